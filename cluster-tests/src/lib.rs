@@ -1,0 +1,39 @@
+//! Multi-process tests for Redraft: real `redraft server` processes on loopback ports, driven
+//! over RESP, killed, paused, restarted and partitioned.
+//!
+//! Nothing here links the server's crates except `resp`: the nodes are observed only through the
+//! wire (replies and `INFO raft`), as a client or an operator would see them.
+//!
+//! # Layout
+//! - `harness.rs`: [`TestCluster`], N nodes with temp dirs and free ports; leader discovery,
+//!   faults (kill, pause, restart, partition) and `must_` helpers.
+//! - `process.rs`: spawning and signalling child processes, log files, free ports, the
+//!   process-wide lock that runs one cluster at a time.
+//! - `client.rs`: [`RespClient`], a small blocking RESP client that keeps raw reply bytes.
+//! - `proxy.rs`: [`FaultProxy`], a TCP proxy on every Raft link that can be blocked.
+//! - `wait.rs`: [`eventually`], polling a condition with a deadline.
+//! - `redis_server.rs`: [`RedisServer`], a throwaway real `redis-server` for differential tests.
+//! - `differential.rs`: the `cases/*.redis` runner comparing Redraft with Redis byte for byte.
+//! - `workload.rs`: [`WriteLoad`], writer threads that record which writes were acknowledged.
+//!
+//! # Conventions
+//! Nodes are named by their Raft id, `1..=n`, everywhere (`kill(2)` kills node 2). Helpers whose
+//! name starts with `must_` panic with a message naming what failed. No test waits with a fixed
+//! sleep: every wait is a condition with a deadline ([`eventually`]).
+
+pub mod client;
+pub mod differential;
+pub mod harness;
+pub mod process;
+pub mod proxy;
+pub mod redis_server;
+pub mod wait;
+pub mod workload;
+
+pub use client::{Reply, RespClient};
+pub use harness::TestCluster;
+pub use proxy::FaultProxy;
+pub use redis_server::RedisServer;
+pub use resp::Frame;
+pub use wait::eventually;
+pub use workload::{WriteLoad, WriteOutcomes};

@@ -1,0 +1,184 @@
+//! [`WriteLoad`]: writer threads that SET fresh keys as fast as they can through whichever node
+//! they are pointed at, and record the outcome of every write, so a test can check after faults
+//! that acknowledged writes survived and refused ones did not happen.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use bytes::Bytes;
+use resp::Frame;
+
+use crate::client::{Reply, RespClient};
+
+/// Deadline of one write. A write that takes longer is an unknown outcome.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Pause after a refused or failed attempt, so writers do not spin while there is no leader.
+const BACKOFF: Duration = Duration::from_millis(20);
+
+/// What happened to the writes of a [`WriteLoad`]. Each key is written once, with one value.
+#[derive(Debug, Default)]
+pub struct WriteOutcomes {
+    /// Acknowledged with +OK: must be readable afterwards.
+    pub acked: Vec<(String, String)>,
+    /// Refused before running (MOVED, CLUSTERDOWN, TRYAGAIN): must not exist afterwards.
+    pub refused: Vec<(String, String)>,
+    /// Outcome unknown (UNCERTAIN, timeout, connection lost after sending): may exist, and if
+    /// it does, with its value.
+    pub unknown: Vec<(String, String)>,
+    /// Replies no write should get, e.g. `-ERR ...`: the test should fail on any.
+    pub unexpected: Vec<String>,
+}
+
+impl WriteOutcomes {
+    fn merge(&mut self, other: WriteOutcomes) {
+        self.acked.extend(other.acked);
+        self.refused.extend(other.refused);
+        self.unknown.extend(other.unknown);
+        self.unexpected.extend(other.unexpected);
+    }
+}
+
+/// Running writer threads; see the module doc.
+pub struct WriteLoad {
+    stop: Arc<AtomicBool>,
+    acked: Arc<AtomicUsize>,
+    threads: Vec<JoinHandle<WriteOutcomes>>,
+}
+
+impl WriteLoad {
+    /// Starts `writers` threads. Writer `t` writes keys `<prefix>:<t>:<seq>` with values
+    /// `v<t>-<seq>`, starting at `addrs[t % len]`, following MOVED, and moving to the next
+    /// address on connection errors.
+    pub fn start(prefix: &str, addrs: Vec<String>, writers: usize) -> WriteLoad {
+        assert!(!addrs.is_empty(), "a write load needs at least one address");
+        let stop = Arc::new(AtomicBool::new(false));
+        let acked = Arc::new(AtomicUsize::new(0));
+        let threads = (0..writers)
+            .map(|t| {
+                let writer = Writer { id: t, prefix: prefix.to_string(), addrs: addrs.clone(), next_addr: t };
+                let (stop, acked) = (stop.clone(), acked.clone());
+                std::thread::Builder::new()
+                    .name(format!("writer-{t}"))
+                    .spawn(move || writer.run(&stop, &acked))
+                    .expect("spawning a writer thread")
+            })
+            .collect();
+        WriteLoad { stop, acked, threads }
+    }
+
+    /// Writes acknowledged so far, over all writers.
+    pub fn acked(&self) -> usize {
+        self.acked.load(Ordering::Relaxed)
+    }
+
+    /// Stops the writers (each finishes its write in flight) and returns all outcomes.
+    ///
+    /// # Panics
+    /// When a writer thread panicked.
+    pub fn stop(mut self) -> WriteOutcomes {
+        self.stop.store(true, Ordering::Relaxed);
+        let mut all = WriteOutcomes::default();
+        for thread in std::mem::take(&mut self.threads) {
+            all.merge(thread.join().expect("a writer thread panicked"));
+        }
+        all
+    }
+}
+
+impl Drop for WriteLoad {
+    fn drop(&mut self) {
+        // Also on a panic in the test: the threads must not outlive it.
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+struct Writer {
+    id: usize,
+    prefix: String,
+    addrs: Vec<String>,
+    next_addr: usize,
+}
+
+impl Writer {
+    fn run(mut self, stop: &AtomicBool, acked_count: &AtomicUsize) -> WriteOutcomes {
+        let mut outcomes = WriteOutcomes::default();
+        let mut addr = self.rotate();
+        let mut conn: Option<RespClient> = None;
+        let mut seq = 0u64;
+        while !stop.load(Ordering::Relaxed) {
+            let client = match conn.as_mut() {
+                Some(client) => client,
+                None => match RespClient::connect(&addr).and_then(|mut c| c.set_timeout(WRITE_TIMEOUT).map(|()| c)) {
+                    Ok(client) => conn.insert(client),
+                    Err(_) => {
+                        // Nothing was sent: no outcome to record.
+                        addr = self.rotate();
+                        std::thread::sleep(BACKOFF);
+                        continue;
+                    }
+                },
+            };
+            let key = format!("{}:{}:{seq}", self.prefix, self.id);
+            let value = format!("v{}-{seq}", self.id);
+            seq += 1;
+            let reply = Reply::classify(client.cmd(&["SET", &key, &value]));
+            match reply {
+                Reply::Value(frame) if frame == Frame::ok() => {
+                    outcomes.acked.push((key, value));
+                    acked_count.fetch_add(1, Ordering::Relaxed);
+                }
+                Reply::Value(frame) => outcomes.unexpected.push(format!("SET {key}: {frame:?}")),
+                Reply::Error(text) => outcomes.unexpected.push(format!("SET {key}: -{text}")),
+                Reply::Moved(leader) => {
+                    outcomes.refused.push((key, value));
+                    addr = leader;
+                    conn = None;
+                }
+                Reply::Retry(_) => {
+                    outcomes.refused.push((key, value));
+                    std::thread::sleep(BACKOFF);
+                }
+                Reply::Uncertain(_) => outcomes.unknown.push((key, value)),
+                Reply::Timeout | Reply::Io(_) => {
+                    // The request may have reached the node before the failure; the connection
+                    // is out of step either way.
+                    outcomes.unknown.push((key, value));
+                    conn = None;
+                    addr = self.rotate();
+                    std::thread::sleep(BACKOFF);
+                }
+            }
+        }
+        outcomes
+    }
+
+    fn rotate(&mut self) -> String {
+        let addr = self.addrs[self.next_addr % self.addrs.len()].clone();
+        self.next_addr += 1;
+        addr
+    }
+}
+
+/// Reads `keys` with GET on `client`, pipelined in batches, and returns the values in order
+/// (`None` for a missing key).
+///
+/// # Panics
+/// On an I/O error or a reply that is neither a bulk string nor null; the message names the key.
+pub fn must_read_all(client: &mut RespClient, keys: &[&str]) -> Vec<Option<Bytes>> {
+    const BATCH: usize = 200;
+    let mut values = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(BATCH) {
+        let commands: Vec<Vec<&str>> = chunk.iter().map(|k| vec!["GET", k]).collect();
+        let replies = client.pipeline(&commands).unwrap_or_else(|e| panic!("pipelined GETs on {}: {e}", client.addr()));
+        for (key, reply) in chunk.iter().zip(replies) {
+            values.push(match reply {
+                Frame::Bulk(value) => Some(value),
+                Frame::Null => None,
+                other => panic!("GET {key} on {}: unexpected reply {other:?}", client.addr()),
+            });
+        }
+    }
+    values
+}

@@ -1,0 +1,427 @@
+//! The keyspace that command code reads and writes.
+//!
+//! Command implementations are written once against [`Keyspace`] and run in
+//! two places: reads against a [`ReadView`] (a RocksDB snapshot, after the
+//! leader has confirmed its leadership), and writes inside the state
+//! machine's apply against an [`ApplyTxn`], which buffers every change of one
+//! apply call in a single `WriteBatch` together with the applied log id.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::ControlFlow;
+
+use bytes::Bytes;
+use rocksdb::{Direction, IteratorMode, ReadOptions, SnapshotWithThreadMode, WriteBatch, DB};
+
+use crate::db::Cf;
+use crate::keys::{self, SLOT_COUNT};
+use crate::value::StoredValue;
+use crate::{DbIndex, StorageError};
+
+/// Keys of the `sm_meta` column family.
+pub(crate) mod meta_keys {
+    pub const APPLIED: &[u8] = b"applied";
+    pub const MEMBERSHIP: &[u8] = b"membership";
+    pub const CLOCK_MS: &[u8] = b"clock_ms";
+    pub fn key_count(db: u16) -> Vec<u8> {
+        let mut k = b"key_count/".to_vec();
+        k.extend_from_slice(&db.to_be_bytes());
+        k
+    }
+    pub fn flush_index(db: u16) -> Vec<u8> {
+        let mut k = b"flush_index/".to_vec();
+        k.extend_from_slice(&db.to_be_bytes());
+        k
+    }
+}
+
+/// Reads and writes on the replicated keyspace.
+///
+/// Every method hides keys whose expiry is at or before [`Keyspace::now_ms`]:
+/// an expired key is absent whether or not its deletion has been applied yet.
+pub trait Keyspace {
+    /// The time this view judges expiry by: the entry's leader time in apply,
+    /// the node's clock in a read.
+    fn now_ms(&self) -> u64;
+
+    /// The log index being applied (the version writes stamp on keys), or the
+    /// applied index the view reads.
+    fn index(&self) -> u64;
+
+    /// The live value of `key`.
+    fn get(&self, db: DbIndex, key: &[u8]) -> Result<Option<StoredValue>, StorageError>;
+
+    /// The stored value of `key` even if it has expired.
+    fn get_raw(&self, db: DbIndex, key: &[u8]) -> Result<Option<StoredValue>, StorageError>;
+
+    /// Writes `value` under `key`, replacing any previous value. The header's
+    /// `modified_index`/`modified_at_ms` are stamped from the entry.
+    fn put(&mut self, db: DbIndex, key: &[u8], value: StoredValue) -> Result<(), StorageError>;
+
+    /// Deletes `key`. Returns whether a live (unexpired) key was deleted.
+    fn delete(&mut self, db: DbIndex, key: &[u8]) -> Result<bool, StorageError>;
+
+    /// Deletes every key of `db`.
+    fn flush_db(&mut self, db: DbIndex) -> Result<(), StorageError>;
+
+    /// Number of keys in `db`, including expired keys not yet purged (as
+    /// Redis's DBSIZE does).
+    fn db_size(&self, db: DbIndex) -> Result<u64, StorageError>;
+
+    /// The log index of the last FLUSHDB/FLUSHALL that emptied `db`.
+    fn flush_index(&self, db: DbIndex) -> Result<u64, StorageError>;
+
+    /// Visits live keys of `db` in slot order starting at `start_slot`, whole
+    /// slots at a time, until `visit` breaks. Returns the first slot not
+    /// visited (`SLOT_COUNT` when all were).
+    ///
+    /// Read-only views only: apply never scans.
+    fn scan_from_slot(
+        &self,
+        db: DbIndex,
+        start_slot: u16,
+        visit: &mut dyn FnMut(&[u8], &StoredValue) -> ControlFlow<()>,
+    ) -> Result<u16, StorageError>;
+
+    /// Up to `count` live keys of `db` in `slot`.
+    fn keys_in_slot(&self, db: DbIndex, slot: u16, count: usize) -> Result<Vec<Bytes>, StorageError>;
+}
+
+fn visit_slots<'d>(
+    iter_from: impl Fn(&[u8]) -> rocksdb::DBIteratorWithThreadMode<'d, DB>,
+    db: DbIndex,
+    start_slot: u16,
+    now_ms: u64,
+    visit: &mut dyn FnMut(&[u8], &StoredValue) -> ControlFlow<()>,
+) -> Result<u16, StorageError> {
+    let mut slot = start_slot;
+    while slot < SLOT_COUNT {
+        let prefix = keys::slot_prefix(db, slot);
+        let mut broke = false;
+        let mut next_slot = SLOT_COUNT;
+        for item in iter_from(&prefix) {
+            let (raw_key, raw_value) = item?;
+            let Some((key_db, key_slot, user_key)) = keys::decode_data_key(&raw_key) else { break };
+            if key_db != db {
+                break;
+            }
+            if key_slot != slot {
+                // Continue with the next slot that has keys, after finishing
+                // the slot we are in: the cursor always names a whole slot.
+                if broke {
+                    return Ok(key_slot);
+                }
+                next_slot = key_slot;
+                break;
+            }
+            let value = StoredValue::decode(&raw_value)?;
+            if value.header.is_expired(now_ms) {
+                continue;
+            }
+            if visit(user_key, &value).is_break() {
+                broke = true;
+            }
+        }
+        if broke {
+            // The slot is done; the caller resumes at the one after it.
+            return Ok(slot + 1);
+        }
+        slot = next_slot;
+    }
+    Ok(SLOT_COUNT)
+}
+
+fn read_u64(raw: Option<Vec<u8>>) -> Result<u64, StorageError> {
+    match raw {
+        None => Ok(0),
+        Some(bytes) => {
+            let arr: [u8; 8] =
+                bytes.as_slice().try_into().map_err(|_| StorageError::corrupt("counter", "not 8 bytes"))?;
+            Ok(u64::from_be_bytes(arr))
+        }
+    }
+}
+
+/// A read-only view of the keyspace at one RocksDB snapshot.
+pub struct ReadView<'a> {
+    db: &'a DB,
+    snapshot: SnapshotWithThreadMode<'a, DB>,
+    now_ms: u64,
+    applied_index: u64,
+}
+
+impl<'a> ReadView<'a> {
+    /// A view of the current state, judging expiry by `now_ms`.
+    pub fn new(db: &'a DB, now_ms: u64) -> Result<Self, StorageError> {
+        let snapshot = db.snapshot();
+        let applied_index = match snapshot.get_cf(Cf::SmMeta.handle(db), meta_keys::APPLIED)? {
+            Some(raw) => {
+                let log_id: Option<openraft::LogId<u64>> = bincode::deserialize(&raw)?;
+                log_id.map(|l| l.index).unwrap_or(0)
+            }
+            None => 0,
+        };
+        Ok(ReadView { db, snapshot, now_ms, applied_index })
+    }
+
+    fn read_opts(&self) -> ReadOptions {
+        let mut opts = ReadOptions::default();
+        opts.set_snapshot(&self.snapshot);
+        opts
+    }
+}
+
+impl<'a> Keyspace for ReadView<'a> {
+    fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+
+    fn index(&self) -> u64 {
+        self.applied_index
+    }
+
+    fn get(&self, db: DbIndex, key: &[u8]) -> Result<Option<StoredValue>, StorageError> {
+        Ok(self.get_raw(db, key)?.filter(|v| !v.header.is_expired(self.now_ms)))
+    }
+
+    fn get_raw(&self, db: DbIndex, key: &[u8]) -> Result<Option<StoredValue>, StorageError> {
+        match self.snapshot.get_cf(Cf::Data.handle(self.db), keys::data_key(db, key))? {
+            Some(raw) => Ok(Some(StoredValue::decode(&raw)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn put(&mut self, _db: DbIndex, _key: &[u8], _value: StoredValue) -> Result<(), StorageError> {
+        Err(StorageError::ReadOnly)
+    }
+
+    fn delete(&mut self, _db: DbIndex, _key: &[u8]) -> Result<bool, StorageError> {
+        Err(StorageError::ReadOnly)
+    }
+
+    fn flush_db(&mut self, _db: DbIndex) -> Result<(), StorageError> {
+        Err(StorageError::ReadOnly)
+    }
+
+    fn db_size(&self, db: DbIndex) -> Result<u64, StorageError> {
+        read_u64(self.snapshot.get_cf(Cf::SmMeta.handle(self.db), meta_keys::key_count(db))?)
+    }
+
+    fn flush_index(&self, db: DbIndex) -> Result<u64, StorageError> {
+        read_u64(self.snapshot.get_cf(Cf::SmMeta.handle(self.db), meta_keys::flush_index(db))?)
+    }
+
+    fn scan_from_slot(
+        &self,
+        db: DbIndex,
+        start_slot: u16,
+        visit: &mut dyn FnMut(&[u8], &StoredValue) -> ControlFlow<()>,
+    ) -> Result<u16, StorageError> {
+        let cf = Cf::Data.handle(self.db);
+        let rdb: &'a DB = self.db;
+        visit_slots(
+            |from| rdb.iterator_cf_opt(cf, self.read_opts(), IteratorMode::From(from, Direction::Forward)),
+            db,
+            start_slot,
+            self.now_ms,
+            visit,
+        )
+    }
+
+    fn keys_in_slot(&self, db: DbIndex, slot: u16, count: usize) -> Result<Vec<Bytes>, StorageError> {
+        let mut out = Vec::new();
+        if count == 0 {
+            return Ok(out);
+        }
+        let prefix = keys::slot_prefix(db, slot);
+        let iter = self.db.iterator_cf_opt(
+            Cf::Data.handle(self.db),
+            self.read_opts(),
+            IteratorMode::From(&prefix, Direction::Forward),
+        );
+        for item in iter {
+            let (raw_key, raw_value) = item?;
+            if !raw_key.starts_with(&prefix) {
+                break;
+            }
+            if StoredValue::decode(&raw_value)?.header.is_expired(self.now_ms) {
+                continue;
+            }
+            out.push(Bytes::copy_from_slice(&raw_key[4..]));
+            if out.len() >= count {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The writes of one apply call, buffered so later commands in the same call
+/// read earlier ones, and flushed as one `WriteBatch` with the applied log id.
+pub struct ApplyTxn<'a> {
+    db: &'a DB,
+    now_ms: u64,
+    index: u64,
+    /// Pending `data` column family writes: `None` is a delete.
+    data: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Databases emptied in this transaction: keys of these not in `data`
+    /// read as absent.
+    flushed: BTreeSet<DbIndex>,
+    key_counts: BTreeMap<DbIndex, u64>,
+    flush_indexes: BTreeMap<DbIndex, u64>,
+    batch: WriteBatch,
+}
+
+impl<'a> ApplyTxn<'a> {
+    pub fn new(db: &'a DB) -> Self {
+        ApplyTxn {
+            db,
+            now_ms: 0,
+            index: 0,
+            data: BTreeMap::new(),
+            flushed: BTreeSet::new(),
+            key_counts: BTreeMap::new(),
+            flush_indexes: BTreeMap::new(),
+            batch: WriteBatch::default(),
+        }
+    }
+
+    /// Starts applying the entry at `index` stamped with leader time `now_ms`.
+    pub fn begin_entry(&mut self, index: u64, now_ms: u64) {
+        self.index = index;
+        self.now_ms = now_ms;
+    }
+
+    /// Adds a raw write to the batch (state machine metadata).
+    pub fn put_meta(&mut self, key: &[u8], value: &[u8]) {
+        self.batch.put_cf(Cf::SmMeta.handle(self.db), key, value);
+    }
+
+    /// The batch with every buffered change, ready to be written.
+    pub fn into_batch(mut self) -> WriteBatch {
+        let meta = Cf::SmMeta.handle(self.db);
+        for (db, count) in &self.key_counts {
+            self.batch.put_cf(meta, meta_keys::key_count(*db), count.to_be_bytes());
+        }
+        for (db, index) in &self.flush_indexes {
+            self.batch.put_cf(meta, meta_keys::flush_index(*db), index.to_be_bytes());
+        }
+        self.batch
+    }
+
+    fn key_count(&mut self, db: DbIndex) -> Result<&mut u64, StorageError> {
+        if !self.key_counts.contains_key(&db) {
+            let stored = read_u64(self.db.get_cf(Cf::SmMeta.handle(self.db), meta_keys::key_count(db))?)?;
+            self.key_counts.insert(db, stored);
+        }
+        Ok(self.key_counts.get_mut(&db).expect("inserted above"))
+    }
+
+    fn raw_data(&self, db: DbIndex, data_key: &[u8]) -> Result<Option<StoredValue>, StorageError> {
+        if let Some(pending) = self.data.get(data_key) {
+            return pending.as_deref().map(StoredValue::decode).transpose();
+        }
+        if self.flushed.contains(&db) {
+            return Ok(None);
+        }
+        self.db.get_cf(Cf::Data.handle(self.db), data_key)?.as_deref().map(StoredValue::decode).transpose()
+    }
+}
+
+impl Keyspace for ApplyTxn<'_> {
+    fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+
+    fn index(&self) -> u64 {
+        self.index
+    }
+
+    fn get(&self, db: DbIndex, key: &[u8]) -> Result<Option<StoredValue>, StorageError> {
+        Ok(self.get_raw(db, key)?.filter(|v| !v.header.is_expired(self.now_ms)))
+    }
+
+    fn get_raw(&self, db: DbIndex, key: &[u8]) -> Result<Option<StoredValue>, StorageError> {
+        self.raw_data(db, &keys::data_key(db, key))
+    }
+
+    fn put(&mut self, db: DbIndex, key: &[u8], mut value: StoredValue) -> Result<(), StorageError> {
+        let data_key = keys::data_key(db, key);
+        let previous = self.raw_data(db, &data_key)?;
+        let expires = Cf::Expires.handle(self.db);
+        match &previous {
+            Some(old) if old.header.expire_at_ms != 0 => {
+                self.batch.delete_cf(expires, keys::expires_key(db, old.header.expire_at_ms, key));
+            }
+            Some(_) => {}
+            None => *self.key_count(db)? += 1,
+        }
+        if value.header.expire_at_ms != 0 {
+            self.batch.put_cf(expires, keys::expires_key(db, value.header.expire_at_ms, key), []);
+        }
+        value.header.modified_index = self.index;
+        value.header.modified_at_ms = self.now_ms;
+        let encoded = value.encode();
+        self.batch.put_cf(Cf::Data.handle(self.db), &data_key, &encoded);
+        self.data.insert(data_key, Some(encoded));
+        Ok(())
+    }
+
+    fn delete(&mut self, db: DbIndex, key: &[u8]) -> Result<bool, StorageError> {
+        let data_key = keys::data_key(db, key);
+        let Some(previous) = self.raw_data(db, &data_key)? else { return Ok(false) };
+        if previous.header.expire_at_ms != 0 {
+            self.batch.delete_cf(Cf::Expires.handle(self.db), keys::expires_key(db, previous.header.expire_at_ms, key));
+        }
+        let count = self.key_count(db)?;
+        *count = count.saturating_sub(1);
+        self.batch.delete_cf(Cf::Data.handle(self.db), &data_key);
+        self.data.insert(data_key, None);
+        Ok(!previous.header.is_expired(self.now_ms))
+    }
+
+    fn flush_db(&mut self, db: DbIndex) -> Result<(), StorageError> {
+        let prefix = keys::db_prefix(db);
+        let end = (db as u32 + 1).to_be_bytes();
+        // u32 big-endian of db+1 has two leading zero bytes; the two low
+        // bytes are the exclusive end of this database's prefix range,
+        // except for the last database where the range runs to the end.
+        let end_key: Vec<u8> = if db == u16::MAX { vec![0xff; 3] } else { end[2..].to_vec() };
+        for cf in [Cf::Data, Cf::Expires, Cf::Subkeys] {
+            self.batch.delete_range_cf(cf.handle(self.db), &prefix[..], &end_key[..]);
+        }
+        self.data.retain(|k, _| !k.starts_with(&prefix));
+        self.flushed.insert(db);
+        self.key_counts.insert(db, 0);
+        self.flush_indexes.insert(db, self.index);
+        Ok(())
+    }
+
+    fn db_size(&self, db: DbIndex) -> Result<u64, StorageError> {
+        match self.key_counts.get(&db) {
+            Some(count) => Ok(*count),
+            None => read_u64(self.db.get_cf(Cf::SmMeta.handle(self.db), meta_keys::key_count(db))?),
+        }
+    }
+
+    fn flush_index(&self, db: DbIndex) -> Result<u64, StorageError> {
+        match self.flush_indexes.get(&db) {
+            Some(index) => Ok(*index),
+            None => read_u64(self.db.get_cf(Cf::SmMeta.handle(self.db), meta_keys::flush_index(db))?),
+        }
+    }
+
+    fn scan_from_slot(
+        &self,
+        _db: DbIndex,
+        _start_slot: u16,
+        _visit: &mut dyn FnMut(&[u8], &StoredValue) -> ControlFlow<()>,
+    ) -> Result<u16, StorageError> {
+        // Scans are read-only commands; they never run inside apply, where the
+        // pending batch would have to be merged into the iteration.
+        Err(StorageError::corrupt("apply", "scan inside apply is not supported"))
+    }
+
+    fn keys_in_slot(&self, _db: DbIndex, _slot: u16, _count: usize) -> Result<Vec<Bytes>, StorageError> {
+        Err(StorageError::corrupt("apply", "slot listing inside apply is not supported"))
+    }
+}
