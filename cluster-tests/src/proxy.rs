@@ -140,6 +140,16 @@ impl FaultProxy {
         }
     }
 
+    /// Cuts every link between a node of `side_a` and a node of `side_b`, both ways.
+    pub fn partition(&self, side_a: &[NodeId], side_b: &[NodeId]) {
+        for &a in side_a {
+            for &b in side_b {
+                self.block(a, b);
+                self.block(b, a);
+            }
+        }
+    }
+
     /// Restores every link.
     pub fn heal(&self) {
         self.shared.lock().blocked.clear();

@@ -17,22 +17,35 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Pause after a refused or failed attempt, so writers do not spin while there is no leader.
 const BACKOFF: Duration = Duration::from_millis(20);
 
+/// One `SET key value` of a [`WriteLoad`] and what it got back.
+#[derive(Debug, Clone)]
+pub struct Write {
+    /// The key, written by no other write.
+    pub key: String,
+    /// The value.
+    pub value: String,
+    /// The reply or failure, for messages.
+    pub reply: String,
+}
+
 /// What happened to the writes of a [`WriteLoad`]. Each key is written once, with one value.
 #[derive(Debug, Default)]
 pub struct WriteOutcomes {
     /// Acknowledged with +OK: must be readable afterwards.
-    pub acked: Vec<(String, String)>,
-    /// Refused before running (MOVED, CLUSTERDOWN, TRYAGAIN): must not exist afterwards.
-    pub refused: Vec<(String, String)>,
+    pub acked: Vec<Write>,
+    /// Refused without running (MOVED, CLUSTERDOWN, TRYAGAIN): must not exist afterwards. A
+    /// write that was proposed and then lost its leader must be answered UNCERTAIN instead.
+    pub refused: Vec<Write>,
     /// Outcome unknown (UNCERTAIN, timeout, connection lost after sending): may exist, and if
     /// it does, with its value.
-    pub unknown: Vec<(String, String)>,
+    pub unknown: Vec<Write>,
     /// Replies no write should get, e.g. `-ERR ...`: the test should fail on any.
     pub unexpected: Vec<String>,
 }
 
 impl WriteOutcomes {
-    fn merge(&mut self, other: WriteOutcomes) {
+    /// Adds `other`'s outcomes to these.
+    pub fn merge(&mut self, other: WriteOutcomes) {
         self.acked.extend(other.acked);
         self.refused.extend(other.refused);
         self.unknown.extend(other.unknown);
@@ -124,27 +137,29 @@ impl Writer {
             let value = format!("v{}-{seq}", self.id);
             seq += 1;
             let reply = Reply::classify(client.cmd(&["SET", &key, &value]));
+            let write = Write { key, value, reply: format!("{reply:?} from {addr}") };
             match reply {
                 Reply::Value(frame) if frame == Frame::ok() => {
-                    outcomes.acked.push((key, value));
+                    outcomes.acked.push(write);
                     acked_count.fetch_add(1, Ordering::Relaxed);
                 }
-                Reply::Value(frame) => outcomes.unexpected.push(format!("SET {key}: {frame:?}")),
-                Reply::Error(text) => outcomes.unexpected.push(format!("SET {key}: -{text}")),
+                Reply::Value(_) | Reply::Error(_) => {
+                    outcomes.unexpected.push(format!("SET {}: {}", write.key, write.reply))
+                }
                 Reply::Moved(leader) => {
-                    outcomes.refused.push((key, value));
+                    outcomes.refused.push(write);
                     addr = leader;
                     conn = None;
                 }
                 Reply::Retry(_) => {
-                    outcomes.refused.push((key, value));
+                    outcomes.refused.push(write);
                     std::thread::sleep(BACKOFF);
                 }
-                Reply::Uncertain(_) => outcomes.unknown.push((key, value)),
+                Reply::Uncertain(_) => outcomes.unknown.push(write),
                 Reply::Timeout | Reply::Io(_) => {
                     // The request may have reached the node before the failure; the connection
                     // is out of step either way.
-                    outcomes.unknown.push((key, value));
+                    outcomes.unknown.push(write);
                     conn = None;
                     addr = self.rotate();
                     std::thread::sleep(BACKOFF);

@@ -4,6 +4,7 @@
 //!
 //! Set `REDRAFT_CASES=keys,strings` to run only the files with those stems.
 
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use cluster_tests::differential::{case_files, run_file, Mismatch};
@@ -44,6 +45,54 @@ fn case_files_give_identical_replies_on_two_redis_servers() {
         let mismatches = run_file(&file, &a.addr(), &b.addr());
         assert_no_mismatches("between two redis servers", &mismatches);
     }
+}
+
+/// A RESP server that answers +PONG to every request: a known-different peer for the runner.
+fn start_pong_server() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding the pong server");
+    let addr = listener.local_addr().expect("the pong server's address").to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut stream = stream;
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while let Ok(n) = stream.read(&mut chunk) {
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    while let Ok(Some((_, used))) = resp::parse_request(&buf, &resp::Limits::default()) {
+                        buf.drain(..used);
+                        if stream.write_all(b"+PONG\r\n").is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// Goal: the runner reports differing replies with file and line, compares only the type on
+/// `~` lines, and does not compare the FLUSHALL it starts with.
+/// Method: run a small case file against Redis and a fake server that answers +PONG to
+/// everything; exactly the lines whose replies differ must be reported.
+#[test]
+fn the_runner_reports_each_differing_reply_with_its_line() {
+    let _one_fixture_at_a_time = cluster_tests::process::serial();
+    let redis = RedisServer::start();
+    let fake = start_pong_server();
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let file = dir.path().join("runner.redis");
+    std::fs::write(&file, "# same\nPING\nECHO x\n~ PING\n~ ECHO y\n\n~ SET k v\n").expect("writing the case file");
+    let mismatches = run_file(&file, &redis.addr(), &fake);
+    let lines: Vec<usize> = mismatches.iter().map(|m| m.line).collect();
+    assert_eq!(lines, vec![3, 5], "{mismatches:#?}");
+    assert_eq!(mismatches[0].redis, "$1\\r\\nx\\r\\n");
+    assert_eq!(mismatches[0].redraft, "+PONG\\r\\n");
+    assert!(mismatches[1].type_only);
 }
 
 /// Goal: Redraft answers every case exactly as Redis does.

@@ -6,8 +6,8 @@
 use std::time::Instant;
 
 use cluster_tests::harness::{NodeId, LEADER_DEADLINE, OP_DEADLINE};
-use cluster_tests::workload::must_read_all;
-use cluster_tests::{eventually, TestCluster, WriteLoad, WriteOutcomes};
+use cluster_tests::workload::{must_read_all, Write};
+use cluster_tests::{eventually, RespClient, TestCluster, WriteLoad, WriteOutcomes};
 
 /// Writer threads per load: enough to keep several writes in flight at the moment of a crash.
 const WRITERS: usize = 3;
@@ -36,29 +36,30 @@ fn must_check_outcomes(cluster: &TestCluster, outcomes: &WriteOutcomes) {
     for id in cluster.ids() {
         let mut client = cluster.readonly_client(id);
         let mut violations = Vec::new();
-        let acked: Vec<&str> = outcomes.acked.iter().map(|(k, _)| k.as_str()).collect();
-        for ((key, value), got) in outcomes.acked.iter().zip(must_read_all(&mut client, &acked)) {
-            if got.as_deref() != Some(value.as_bytes()) {
-                violations.push(format!("acknowledged {key}={value} reads {got:?}"));
+        let read = |client: &mut RespClient, writes: &[Write]| {
+            let keys: Vec<&str> = writes.iter().map(|w| w.key.as_str()).collect();
+            must_read_all(client, &keys)
+        };
+        for (write, got) in outcomes.acked.iter().zip(read(&mut client, &outcomes.acked)) {
+            if got.as_deref() != Some(write.value.as_bytes()) {
+                violations.push(format!("acknowledged write lost: {write:?} reads {got:?}"));
             }
         }
-        let refused: Vec<&str> = outcomes.refused.iter().map(|(k, _)| k.as_str()).collect();
-        for ((key, _), got) in outcomes.refused.iter().zip(must_read_all(&mut client, &refused)) {
+        for (write, got) in outcomes.refused.iter().zip(read(&mut client, &outcomes.refused)) {
             if got.is_some() {
-                violations.push(format!("refused {key} exists with {got:?}"));
+                violations.push(format!("refused write happened (should have been UNCERTAIN): {write:?}"));
             }
         }
-        let unknown: Vec<&str> = outcomes.unknown.iter().map(|(k, _)| k.as_str()).collect();
-        for ((key, value), got) in outcomes.unknown.iter().zip(must_read_all(&mut client, &unknown)) {
-            if got.as_ref().is_some_and(|g| g != value.as_bytes()) {
-                violations.push(format!("unknown-outcome {key}={value} reads {got:?}"));
+        for (write, got) in outcomes.unknown.iter().zip(read(&mut client, &outcomes.unknown)) {
+            if got.as_ref().is_some_and(|g| g != write.value.as_bytes()) {
+                violations.push(format!("unknown-outcome write has another value: {write:?} reads {got:?}"));
             }
         }
         assert!(
             violations.is_empty(),
-            "node {id}: {} violations, first ones: {:?}",
+            "node {id}: {} violations, first ones:\n{}",
             violations.len(),
-            &violations[..violations.len().min(20)]
+            violations[..violations.len().min(20)].join("\n")
         );
     }
 }
@@ -110,11 +111,7 @@ fn killing_and_restarting_all_nodes_keeps_every_acknowledged_write() {
         for id in cluster.ids() {
             cluster.kill(id);
         }
-        let outcomes = load.stop();
-        all.acked.extend(outcomes.acked);
-        all.refused.extend(outcomes.refused);
-        all.unknown.extend(outcomes.unknown);
-        all.unexpected.extend(outcomes.unexpected);
+        all.merge(load.stop());
 
         eprintln!("--- round {round}: restart every node");
         let restarted_at = Instant::now();

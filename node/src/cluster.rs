@@ -279,13 +279,13 @@ pub fn parse_slot(arg: &[u8], error: &str) -> Result<u16, CommandError> {
 
 /// Key-reading subcommands are reads like any other: linearizable on the
 /// leader, stale on a READONLY follower, redirected otherwise.
-async fn before_read(conn: &Conn, slot: u16) -> Result<(), CommandError> {
-    if conn.node.is_leader() {
-        conn.node.read_barrier(slot).await
-    } else if conn.readonly {
+async fn before_read(node: &Node, readonly: bool, slot: u16) -> Result<(), CommandError> {
+    if node.is_leader() {
+        node.read_barrier(slot).await
+    } else if readonly {
         Ok(())
     } else {
-        Err(conn.node.redirect(slot))
+        Err(node.redirect(slot))
     }
 }
 
@@ -306,7 +306,7 @@ pub async fn run(conn: &mut Conn, args: &[Bytes]) -> Result<Frame, CommandError>
         "keyslot" => Ok(Frame::Integer(key_slot(&args[2]) as i64)),
         "countkeysinslot" => {
             let slot = parse_slot(&args[2], "Invalid slot")?;
-            before_read(conn, slot).await?;
+            before_read(&conn.node.clone(), conn.readonly, slot).await?;
             let count = view_now(conn)?.keys_in_slot(conn.db, slot, usize::MAX)?.len();
             Ok(Frame::Integer(count as i64))
         }
@@ -316,7 +316,7 @@ pub async fn run(conn: &mut Conn, args: &[Bytes]) -> Result<Frame, CommandError>
             let invalid = || CommandError::err("Invalid slot or number of keys");
             let slot = u16::try_from(slot).ok().filter(|s| *s < SLOT_COUNT).ok_or_else(invalid)?;
             let count = usize::try_from(count).map_err(|_| invalid())?;
-            before_read(conn, slot).await?;
+            before_read(&conn.node.clone(), conn.readonly, slot).await?;
             let keys = view_now(conn)?.keys_in_slot(conn.db, slot, count)?;
             Ok(Frame::Array(keys.into_iter().map(Frame::Bulk).collect()))
         }

@@ -69,7 +69,8 @@ fn without_a_leader_there_are_masters_without_slots() {
 fn info_reports_one_shard_and_the_term_as_epochs() {
     let info = info_text(&three(1));
     assert!(info.starts_with("cluster_state:ok\r\ncluster_slots_assigned:16384\r\ncluster_slots_ok:16384\r\n"));
-    assert!(info.contains("\r\ncluster_known_nodes:3\r\ncluster_size:1\r\ncluster_current_epoch:7\r\ncluster_my_epoch:7\r\n"));
+    assert!(info
+        .contains("\r\ncluster_known_nodes:3\r\ncluster_size:1\r\ncluster_current_epoch:7\r\ncluster_my_epoch:7\r\n"));
     assert!(info.ends_with("total_cluster_links_buffer_limit_exceeded:0\r\n"));
 }
 

@@ -33,8 +33,12 @@ pub enum FollowerMode {
 #[derive(Debug, Clone, Args)]
 pub struct ServerArgs {
     /// This node's id in the Raft group (must appear in --peers).
-    #[arg(long, env = "REDRAFT_NODE_ID")]
+    #[arg(long, env = "REDRAFT_NODE_ID", required_unless_present = "node_id_from_hostname", default_value_t = 0)]
     pub node_id: u64,
+    /// Take the node id from the host name's trailing ordinal plus one
+    /// (`redraft-0` is node 1), as a Kubernetes StatefulSet names its pods.
+    #[arg(long)]
+    pub node_id_from_hostname: bool,
     /// Address to listen on for clients and for Raft.
     #[arg(long, default_value = "127.0.0.1", env = "REDRAFT_BIND")]
     pub bind: String,
@@ -96,6 +100,22 @@ fn parse_peers(text: &str) -> Result<Peers, String> {
 }
 
 impl ServerArgs {
+    /// Fills `node_id` from the host name when asked to.
+    ///
+    /// # Errors
+    /// When no node id was given or the host name has no trailing ordinal.
+    pub fn resolve_node_id(&mut self) -> Result<(), String> {
+        if self.node_id_from_hostname {
+            let name = hostname().map_err(|e| format!("reading the host name: {e}"))?;
+            self.node_id =
+                ordinal_node_id(&name).ok_or_else(|| format!("host name '{name}' has no -<ordinal> suffix"))?;
+        }
+        if self.node_id == 0 {
+            return Err("--node-id must be a positive integer".into());
+        }
+        Ok(())
+    }
+
     /// The host clients are told to connect to.
     pub fn advertised_host(&self) -> String {
         if let Some(host) = &self.advertise_host {
@@ -108,6 +128,13 @@ impl ServerArgs {
         }
         self.bind.clone()
     }
+}
+
+/// `redraft-2` -> node 3.
+fn ordinal_node_id(host: &str) -> Option<u64> {
+    let short = host.split('.').next()?;
+    let (_, ordinal) = short.rsplit_once('-')?;
+    ordinal.parse::<u64>().ok()?.checked_add(1)
 }
 
 fn hostname() -> std::io::Result<String> {
@@ -145,6 +172,13 @@ mod tests {
     fn peers_parse_ids_and_host_names() {
         let peers = parse_peers("1=127.0.0.1:16379, 2=redraft-1.redraft:16379").unwrap();
         assert_eq!(peers.0.get(&2).map(String::as_str), Some("redraft-1.redraft:16379"));
+    }
+
+    #[test]
+    fn stateful_set_host_names_give_node_ids_from_one() {
+        assert_eq!(ordinal_node_id("redraft-0"), Some(1));
+        assert_eq!(ordinal_node_id("redraft-2.redraft.default.svc"), Some(3));
+        assert_eq!(ordinal_node_id("redraft"), None);
     }
 
     #[test]

@@ -27,12 +27,7 @@ fn info_raft(addr: &str) -> Option<Vec<(String, String)>> {
     let mut body = vec![0u8; len];
     reader.read_exact(&mut body).ok()?;
     let text = String::from_utf8(body).ok()?;
-    Some(
-        text.lines()
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.to_string(), v.trim().to_string()))
-            .collect(),
-    )
+    Some(text.lines().filter_map(|l| l.split_once(':')).map(|(k, v)| (k.to_string(), v.trim().to_string())).collect())
 }
 
 fn field<'a>(info: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -62,8 +57,7 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
     let exe = std::env::current_exe().context("locating the redraft binary")?;
     std::fs::create_dir_all(&args.dir)?;
     let raft_base = args.port.checked_add(10_000).context("--port too large for raft ports (port+10000)")?;
-    let peers: Vec<String> =
-        (0..args.nodes).map(|i| format!("{}={}:{}", i + 1, args.bind, raft_base + i)).collect();
+    let peers: Vec<String> = (0..args.nodes).map(|i| format!("{}={}:{}", i + 1, args.bind, raft_base + i)).collect();
     let peers = peers.join(",");
     let mut cluster = Cluster { children: Vec::new() };
     for i in 0..args.nodes {
@@ -134,7 +128,7 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn log_path(dir: &Path, i: u16) -> std::path::PathBuf {
+fn log_path(dir: &Path, i: usize) -> std::path::PathBuf {
     dir.join(format!("n{}", i + 1)).join("redraft.log")
 }
 
@@ -146,8 +140,8 @@ fn signal_flag() -> anyhow::Result<&'static AtomicBool> {
     }
     // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
     unsafe {
-        libc::signal(libc::SIGINT, on_signal as usize);
-        libc::signal(libc::SIGTERM, on_signal as usize);
+        libc::signal(libc::SIGINT, on_signal as *const () as usize);
+        libc::signal(libc::SIGTERM, on_signal as *const () as usize);
     }
     Ok(&STOP)
 }

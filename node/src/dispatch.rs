@@ -203,8 +203,7 @@ async fn not_leader(conn: &mut Conn, slot: u16, args: Vec<Bytes>) -> Reply {
 /// Runs a read-only data handler on a fresh snapshot.
 pub fn run_read(conn: &Conn, view: &mut ReadView<'_>, handler: commands::DataHandler, args: &[Bytes]) -> Frame {
     let mut rng = ChaCha8Rng::from_entropy();
-    let mut ctx =
-        Ctx { ks: view, db: conn.db, db_count: conn.node.args.databases, resp3: conn.resp3(), rng: &mut rng };
+    let mut ctx = Ctx { ks: view, db: conn.db, db_count: conn.node.args.databases, resp3: conn.resp3(), rng: &mut rng };
     handler(&mut ctx, args).unwrap_or_else(|e| e.to_frame())
 }
 

@@ -87,11 +87,8 @@ impl Executor for NodeExecutor {
         for args in &batch.commands {
             replies.push(run_command(txn, &mut db, self.db_count, batch.resp3, &mut rng, args));
         }
-        let frame = if batch.transaction.is_none() && replies.len() == 1 {
-            replies.pop()
-        } else {
-            Some(Frame::Array(replies))
-        };
+        let frame =
+            if batch.transaction.is_none() && replies.len() == 1 { replies.pop() } else { Some(Frame::Array(replies)) };
         Response { frame, db_after: Some(db) }
     }
 }

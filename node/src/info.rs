@@ -39,8 +39,19 @@ const SECTIONS: [(&str, &str); 14] = [
 ];
 
 /// The sections of a bare INFO (and of `INFO default`).
-const DEFAULT: [&str; 11] =
-    ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "errorstats", "cluster", "keyspace"];
+const DEFAULT: [&str; 11] = [
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "modules",
+    "errorstats",
+    "cluster",
+    "keyspace",
+];
 
 /// The sections INFO's arguments ask for, in printing order.
 pub fn selected(args: &[Bytes]) -> Vec<&'static str> {
@@ -151,10 +162,7 @@ fn build_id() -> String {
 }
 
 fn server(node: &Node, s: &mut Section) {
-    let now_us = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros())
-        .unwrap_or(0);
+    let now_us = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or(0);
     let uptime = node.started_at.elapsed().as_secs();
     let executable = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default();
     s.line("redis_version", REDIS_VERSION)
@@ -244,7 +252,10 @@ fn memory(s: &mut Section) {
         .line("used_memory_rss_human", bytes_to_human(rss))
         .line("used_memory_peak", peak)
         .line("used_memory_peak_human", bytes_to_human(peak))
-        .line("used_memory_peak_perc", format!("{:.2}%", if peak == 0 { 0.0 } else { rss as f64 * 100.0 / peak as f64 }))
+        .line(
+            "used_memory_peak_perc",
+            format!("{:.2}%", if peak == 0 { 0.0 } else { rss as f64 * 100.0 / peak as f64 }),
+        )
         .line("total_system_memory", total)
         .line("total_system_memory_human", bytes_to_human(total))
         .fixed(&[
@@ -409,7 +420,10 @@ pub fn replication(facts: &ReplicationFacts, s: &mut Section) {
         s.line("role", "master").line("connected_slaves", replicas.len());
         for (i, r) in replicas.iter().enumerate() {
             let state = if r.linked { "online" } else { "wait_bgsave" };
-            s.line(format!("slave{i}"), format!("ip={},port={},state={state},offset={},lag=0", r.host, r.port, r.offset));
+            s.line(
+                format!("slave{i}"),
+                format!("ip={},port={},state={state},offset={},lag=0", r.host, r.port, r.offset),
+            );
         }
     } else {
         let (host, port, up) = match view.primary() {
@@ -427,7 +441,10 @@ pub fn replication(facts: &ReplicationFacts, s: &mut Section) {
         if !up {
             s.line("master_link_down_since_seconds", -1);
         }
-        s.line("slave_priority", 100).line("slave_read_only", 1).line("replica_announced", 1).line("connected_slaves", 0);
+        s.line("slave_priority", 100)
+            .line("slave_read_only", 1)
+            .line("replica_announced", 1)
+            .line("connected_slaves", 0);
     }
     let first = facts.purged + 1;
     s.line("master_failover_state", "no-failover")

@@ -67,10 +67,7 @@ fn keyspace_lists_non_empty_databases() {
     counts.insert(3, (5, 0));
     let mut s = Section::new("Keyspace");
     keyspace(&counts, &mut s);
-    assert_eq!(
-        s.into_text(),
-        "# Keyspace\r\ndb0:keys=2,expires=1,avg_ttl=0\r\ndb3:keys=5,expires=0,avg_ttl=0\r\n"
-    );
+    assert_eq!(s.into_text(), "# Keyspace\r\ndb0:keys=2,expires=1,avg_ttl=0\r\ndb3:keys=5,expires=0,avg_ttl=0\r\n");
 }
 
 fn member(id: u64, role: Role, myself: bool, linked: bool) -> Member {

@@ -46,13 +46,48 @@ pub fn render(node: &Node) -> String {
         "Last applied Raft log index",
         m.last_applied.map(|l| l.index).unwrap_or(0) as i64,
     );
-    gauge(&registry, "redraft_connected_clients", "Connected clients", node.connected_clients.load(Ordering::Relaxed) as i64);
-    counter(&registry, "redraft_commands_processed_total", "Commands processed", stats.commands_processed.load(Ordering::Relaxed));
-    counter(&registry, "redraft_proposals_total", "Raft proposals made for client writes", stats.proposals.load(Ordering::Relaxed));
-    counter(&registry, "redraft_read_barriers_total", "Linearizable read barriers requested", stats.read_barriers.load(Ordering::Relaxed));
-    counter(&registry, "redraft_connections_received_total", "Client connections accepted", stats.connections_received.load(Ordering::Relaxed));
-    counter(&registry, "redraft_net_input_bytes_total", "Bytes read from clients", stats.net_input_bytes.load(Ordering::Relaxed));
-    counter(&registry, "redraft_net_output_bytes_total", "Bytes written to clients", stats.net_output_bytes.load(Ordering::Relaxed));
+    gauge(
+        &registry,
+        "redraft_connected_clients",
+        "Connected clients",
+        node.connected_clients.load(Ordering::Relaxed) as i64,
+    );
+    counter(
+        &registry,
+        "redraft_commands_processed_total",
+        "Commands processed",
+        stats.commands_processed.load(Ordering::Relaxed),
+    );
+    counter(
+        &registry,
+        "redraft_proposals_total",
+        "Raft proposals made for client writes",
+        stats.proposals.load(Ordering::Relaxed),
+    );
+    counter(
+        &registry,
+        "redraft_read_barriers_total",
+        "Linearizable read barriers requested",
+        stats.read_barriers.load(Ordering::Relaxed),
+    );
+    counter(
+        &registry,
+        "redraft_connections_received_total",
+        "Client connections accepted",
+        stats.connections_received.load(Ordering::Relaxed),
+    );
+    counter(
+        &registry,
+        "redraft_net_input_bytes_total",
+        "Bytes read from clients",
+        stats.net_input_bytes.load(Ordering::Relaxed),
+    );
+    counter(
+        &registry,
+        "redraft_net_output_bytes_total",
+        "Bytes written to clients",
+        stats.net_output_bytes.load(Ordering::Relaxed),
+    );
     let mut out = Vec::new();
     let _ = TextEncoder::new().encode(&registry.gather(), &mut out);
     String::from_utf8(out).unwrap_or_default()

@@ -30,11 +30,12 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     peers.entry(id).or_insert_with(|| raft_addr.clone());
     let self_addr = NodeAddr { raft_addr, client_addr: client_addr.clone() };
 
-    let db = storage::open_db(&args.dir).with_context(|| format!("opening the data directory {}", args.dir.display()))?;
+    let db =
+        storage::open_db(&args.dir).with_context(|| format!("opening the data directory {}", args.dir.display()))?;
     let log_store = RocksLogStore::<TypeConfig>::new(db.clone());
     let executor = Arc::new(NodeExecutor { db_count: args.databases });
     let state_machine = RocksStateMachine::<TypeConfig>::new(db.clone(), executor, args.dir.join("snapshots"))?;
-    let config = Arc::new(raft::raft_config("redraft")?);
+    let config = Arc::new(raft::raft_config("redraft"));
     let network = raft::TonicNetworkFactory::new(id);
     let raft = typ::Raft::new(id, config, network, log_store, state_machine).await?;
 
@@ -52,10 +53,11 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let raft_task = {
         let raft = raft.clone();
         let dir = args.dir.join("snapshots-incoming");
-        let info = self_addr.clone();
+        let info = (id, self_addr.clone());
         let stop = wait_stop(stop_rx.clone());
         tokio::spawn(async move {
-            if let Err(e) = raft::serve(raft, raft_listener, dir, info, stop).await {
+            let discovery = raft::discovery::DiscoveryService::new(raft.clone(), info.clone().0, info.1);
+            if let Err(e) = raft::serve_with_discovery(raft, raft_listener, dir, Some(discovery), stop).await {
                 tracing::error!(error = %e, "the Raft service stopped");
             }
         })
@@ -156,13 +158,16 @@ async fn bootstrap(raft: typ::Raft, id: NodeId, peers: BTreeMap<NodeId, String>,
                 members.insert(id, self_addr.clone());
                 continue;
             }
-            match raft::client::fetch_node_info(peer_raft_addr, Duration::from_secs(2)).await {
+            match raft::discovery::fetch_node_info(peer_raft_addr, Duration::from_secs(2)).await {
                 Ok(info) if info.node_id == *peer_id && info.initialized => {
                     tracing::info!(peer = peer_id, "peer already belongs to a cluster; not initializing");
                     return;
                 }
                 Ok(info) if info.node_id == *peer_id => {
-                    members.insert(*peer_id, NodeAddr { raft_addr: peer_raft_addr.clone(), client_addr: info.client_addr });
+                    members.insert(
+                        *peer_id,
+                        NodeAddr { raft_addr: peer_raft_addr.clone(), client_addr: info.client_addr },
+                    );
                 }
                 Ok(info) => {
                     tracing::error!(expected = peer_id, found = info.node_id, addr = %peer_raft_addr, "peer has another node id");

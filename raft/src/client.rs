@@ -238,14 +238,13 @@ impl TonicNetwork {
         let file = tokio::fs::File::open(&snapshot.snapshot.path)
             .await
             .map_err(|e| self.streaming_error(Failure::unreachable(&e)))?;
-        let file_bytes =
-            file.metadata().await.map_err(|e| self.streaming_error(Failure::unreachable(&e)))?.len();
+        let file_bytes = file.metadata().await.map_err(|e| self.streaming_error(Failure::unreachable(&e)))?.len();
         let header = SnapshotHeader { vote, meta: snapshot.meta, file_bytes };
         let first = SnapshotChunk::try_from(&header).map_err(|e| self.streaming_error(Failure::unreachable(&e)))?;
 
         let read_error: Arc<Mutex<Option<io::Error>>> = Arc::default();
-        let chunks = futures::stream::once(std::future::ready(first))
-            .chain(file_chunks(file, file_bytes, read_error.clone()));
+        let chunks =
+            futures::stream::once(std::future::ready(first)).chain(file_chunks(file, file_bytes, read_error.clone()));
         let deadline = option.hard_ttl() + Duration::from_secs(file_bytes / SNAPSHOT_BYTES_PER_SEC_MIN);
         let mut request = tonic::Request::new(chunks);
         request.set_timeout(deadline);

@@ -231,8 +231,7 @@ mod tests {
 
     #[test]
     fn remote_errors_round_trip_through_the_reply() {
-        let fatal: Result<typ::SnapshotResponse, openraft::error::Fatal<u64>> =
-            Err(openraft::error::Fatal::Stopped);
+        let fatal: Result<typ::SnapshotResponse, openraft::error::Fatal<u64>> = Err(openraft::error::Fatal::Stopped);
         let back = Result::<typ::SnapshotResponse, openraft::error::Fatal<u64>>::try_from(
             RaftReply::try_from(&fatal).expect("encode"),
         )
@@ -241,9 +240,8 @@ mod tests {
 
         let vote: Result<typ::VoteResponse, typ::RaftError> =
             Ok(typ::VoteResponse { vote: Vote::new(4, 2), vote_granted: true, last_log_id: Some(log_id(3, 12)) });
-        let back =
-            Result::<typ::VoteResponse, typ::RaftError>::try_from(RaftReply::try_from(&vote).expect("encode"))
-                .expect("decode");
+        let back = Result::<typ::VoteResponse, typ::RaftError>::try_from(RaftReply::try_from(&vote).expect("encode"))
+            .expect("decode");
         assert_eq!(back, vote);
     }
 

@@ -40,6 +40,9 @@ pub enum TransportError {
         source: tonic::transport::Error,
     },
 
+    /// Asking a peer who it is failed (unreachable, timed out, or refused).
+    #[error("peer discovery: {0}")]
+    Discovery(String),
     /// The gRPC server failed (bind, accept, HTTP/2).
     #[error("gRPC transport: {0}")]
     Transport(#[from] tonic::transport::Error),

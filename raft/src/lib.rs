@@ -18,6 +18,7 @@
 pub mod client;
 pub mod codec;
 pub mod config;
+pub mod discovery;
 pub mod error;
 pub mod proto;
 pub mod router;
@@ -27,7 +28,7 @@ pub use client::TonicNetworkFactory;
 pub use config::raft_config;
 pub use error::TransportError;
 pub use router::{Router, RouterNetworkFactory};
-pub use server::{serve, RaftGrpcService};
+pub use server::{serve, serve_with_discovery, RaftGrpcService};
 
 use std::fmt;
 

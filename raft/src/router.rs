@@ -83,6 +83,8 @@ struct Filters {
     rng: Option<ChaCha8Rng>,
     delay: Option<Duration>,
     custom: Vec<Box<dyn Filter>>,
+    /// Requests and replies lost so far: lets a test check its faults fired.
+    dropped: u64,
 }
 
 impl Filters {
@@ -94,10 +96,12 @@ impl Filters {
     }
 
     fn draw_drop(&mut self) -> bool {
-        match &mut self.rng {
+        let drop = match &mut self.rng {
             Some(rng) if self.drop_rate > 0.0 => rng.gen_bool(self.drop_rate),
             _ => false,
-        }
+        };
+        self.dropped += u64::from(drop);
+        drop
     }
 }
 
@@ -189,6 +193,12 @@ impl Router {
     /// Adds a custom filter, kept until [`Router::heal`].
     pub fn add_filter(&self, filter: Box<dyn Filter>) {
         self.state().filters.custom.push(filter);
+    }
+
+    /// How many requests and replies the drop rate has lost since the last
+    /// [`Router::heal`].
+    pub fn dropped(&self) -> u64 {
+        self.state().filters.dropped
     }
 
     /// Removes every filter: partitions, isolation, blocks, drops, delay and
@@ -341,7 +351,8 @@ impl RaftNetwork<TypeConfig> for RouterNetwork {
                 let _ = tokio::fs::remove_file(&copy).await;
                 return Err(Undelivered::SnapshotCopy { to: target, source });
             }
-            let received = typ::Snapshot { meta: snapshot.meta, snapshot: Box::new(SnapshotFile { path: copy.clone() }) };
+            let received =
+                typ::Snapshot { meta: snapshot.meta, snapshot: Box::new(SnapshotFile { path: copy.clone() }) };
             let result = route.raft.install_full_snapshot(vote, received).await;
             // Installed (the state machine keeps its own copy) or refused.
             if let Err(e) = tokio::fs::remove_file(&copy).await {
@@ -354,5 +365,67 @@ impl RaftNetwork<TypeConfig> for RouterNetwork {
             result = install => result.map_err(Undelivered::into_streaming_error)?,
         };
         result.map_err(|fatal| StreamingError::RemoteError(self.remote(fatal)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn envelope(from: NodeId, to: NodeId) -> Envelope {
+        Envelope { from, to, rpc: RPCTypes::AppendEntries }
+    }
+
+    /// The router has no nodes here, so an RPC that passes the filters
+    /// fails as `UnknownNode` and a filtered one as `Blocked`.
+    fn blocked(router: &Router, from: NodeId, to: NodeId) -> bool {
+        matches!(router.route(&envelope(from, to)), Err(Undelivered::Blocked { .. }))
+    }
+
+    #[test]
+    fn block_is_one_way_partition_and_isolate_are_both_ways_and_heal_clears_all() {
+        let router = Router::new();
+        router.block(1, 2);
+        assert!(blocked(&router, 1, 2));
+        assert!(!blocked(&router, 2, 1));
+
+        router.partition(&[3], &[4, 5]);
+        assert!(blocked(&router, 3, 4) && blocked(&router, 5, 3));
+        assert!(!blocked(&router, 4, 5));
+
+        router.isolate(6);
+        assert!(blocked(&router, 6, 1) && blocked(&router, 7, 6), "isolation covers nodes never named");
+
+        router.heal();
+        for (from, to) in [(1, 2), (3, 4), (5, 3), (6, 1), (7, 6)] {
+            assert!(!blocked(&router, from, to), "{from} -> {to} still blocked after heal");
+        }
+    }
+
+    #[test]
+    fn drops_replay_from_the_seed() {
+        let draws = |seed: u64| -> Vec<bool> {
+            let mut filters =
+                Filters { drop_rate: 0.3, rng: Some(ChaCha8Rng::seed_from_u64(seed)), ..Filters::default() };
+            (0..64).map(|_| filters.draw_drop()).collect()
+        };
+        assert_eq!(draws(42), draws(42));
+        assert_ne!(draws(42), draws(43));
+        assert!(draws(42).contains(&true) && draws(42).contains(&false));
+    }
+
+    #[test]
+    fn custom_filters_see_each_envelope() {
+        struct VotesOnly;
+        impl Filter for VotesOnly {
+            fn blocks(&mut self, envelope: &Envelope) -> bool {
+                envelope.rpc != RPCTypes::Vote
+            }
+        }
+        let router = Router::new();
+        router.add_filter(Box::new(VotesOnly));
+        assert!(blocked(&router, 1, 2));
+        let vote = Envelope { from: 1, to: 2, rpc: RPCTypes::Vote };
+        assert!(matches!(router.route(&vote), Err(Undelivered::UnknownNode(2))));
     }
 }

@@ -130,7 +130,8 @@ impl RaftService for RaftGrpcService {
             "receiving snapshot"
         );
         let staged = self.receive_file(&mut stream, &header).await?;
-        let snapshot = typ::Snapshot { meta: header.meta, snapshot: Box::new(SnapshotFile { path: staged.path.clone() }) };
+        let snapshot =
+            typ::Snapshot { meta: header.meta, snapshot: Box::new(SnapshotFile { path: staged.path.clone() }) };
         let result = self.raft.install_full_snapshot(header.vote, snapshot).await;
         // openraft answers only once the snapshot is installed (or refused),
         // and the state machine keeps its own copy, so the staged file can go
@@ -179,6 +180,21 @@ pub async fn serve(
     snapshot_dir: PathBuf,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), TransportError> {
+    serve_with_discovery(raft, listener, snapshot_dir, None, shutdown).await
+}
+
+/// [`serve`], also answering peer discovery (`NodeInfo`) for cluster
+/// formation when `discovery` is given.
+///
+/// # Errors
+/// As [`serve`].
+pub async fn serve_with_discovery(
+    raft: typ::Raft,
+    listener: TcpListener,
+    snapshot_dir: PathBuf,
+    discovery: Option<crate::discovery::DiscoveryService>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), TransportError> {
     tokio::fs::create_dir_all(&snapshot_dir).await?;
     // Raft messages are small and latency-bound (heartbeats, votes), so
     // Nagle's delay would only add to commit latency.
@@ -194,6 +210,7 @@ pub async fn serve(
         .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
         .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
         .add_service(RaftGrpcService::new(raft, snapshot_dir).into_server())
+        .add_optional_service(discovery.map(|d| d.into_server()))
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await?;
     Ok(())

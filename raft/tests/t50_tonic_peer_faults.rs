@@ -63,11 +63,8 @@ async fn malformed_peer_messages_are_refused_and_the_node_keeps_working() -> any
     expect_invalid_argument("garbage append", client.append_entries(garbage)).await?;
 
     info!("--- malformed snapshot streams");
-    let header = SnapshotHeader {
-        vote: Vote::new_committed(1_000, 99),
-        meta: typ::SnapshotMeta::default(),
-        file_bytes: 10,
-    };
+    let header =
+        SnapshotHeader { vote: Vote::new_committed(1_000, 99), meta: typ::SnapshotMeta::default(), file_bytes: 10 };
     let header_chunk = SnapshotChunk::try_from(&header)?;
     let data_first = vec![SnapshotChunk::data(Bytes::from_static(b"12345"))];
     expect_invalid_argument("data before the header", client.install_snapshot(futures::stream::iter(data_first)))

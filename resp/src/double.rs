@@ -136,7 +136,7 @@ mod tests {
         assert_eq!(format_double(1.5), "1.5");
         assert_eq!(format_double(-0.5), "-0.5");
         assert_eq!(format_double(0.1), "0.1");
-        assert_eq!(format_double(3.14159), "3.14159");
+        assert_eq!(format_double(12.375), "12.375");
         assert_eq!(format_double(0.0001), "0.0001");
         assert_eq!(format_double(0.000001), "0.000001");
         assert_eq!(format_double(1e-7), "1e-7");

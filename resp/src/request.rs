@@ -172,8 +172,7 @@ fn scan(buf: &[u8], limits: &Limits, progress: &mut Progress) -> Result<Option<(
         let len = match progress.pending_bulk {
             Some(len) => len,
             None => {
-                let Some((line, next)) = header_line(buf, progress.pos, limits, ProtocolError::TooBigBulkCount)?
-                else {
+                let Some((line, next)) = header_line(buf, progress.pos, limits, ProtocolError::TooBigBulkCount)? else {
                     return Ok(None);
                 };
                 match line.first() {

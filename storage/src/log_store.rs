@@ -1,18 +1,19 @@
 //! openraft's `RaftLogStorage` on RocksDB, with group commit.
 //!
-//! `append` writes entries to RocksDB without waiting for the disk, so they
-//! are readable at once (the leader replicates them while its own fsync is in
-//! flight), then hands the flush callback to one syncer thread. The syncer
-//! takes every callback queued so far, fsyncs the WAL once and completes them
-//! all: N proposals arriving together cost one fsync. Because the WAL is
-//! sequential and recovery restores a prefix of it, an fsync also makes every
-//! earlier write durable, including truncations and state machine batches.
+//! One writer thread owns every write to the Raft log. `append` hands it the
+//! entries and returns at once; the thread takes everything queued so far,
+//! writes it as one synced `WriteBatch` (one fsync) and then completes all
+//! their flush callbacks: N proposals arriving together cost one fsync, and
+//! Raft's core never waits for the disk. Until an entry is on disk it is
+//! served from `pending`, so the leader can replicate it while its own fsync
+//! is still in flight. Truncate, purge and vote go through the same thread,
+//! in order, and are waited for.
 
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::marker::PhantomData;
 use std::ops::{Bound, RangeBounds};
-use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{mpsc, Arc, Mutex};
 
 use openraft::storage::{LogFlushed, LogState, RaftLogReader, RaftLogStorage};
 use openraft::{AnyError, Entry, LogId, OptionalSend, RaftLogId, RaftTypeConfig, StorageError, StorageIOError, Vote};
@@ -32,44 +33,104 @@ fn io_err(e: impl std::error::Error + 'static) -> AnyError {
     AnyError::new(&e)
 }
 
-/// Completes flush callbacks after one fsync per group.
-struct WalSyncer {
-    queue: mpsc::Sender<Box<dyn FnOnce(Result<(), std::io::Error>) + Send>>,
+type Done = Box<dyn FnOnce(Result<(), std::io::Error>) + Send>;
+
+/// Work for the writer thread, done in queue order.
+enum Op {
+    /// Entries to append, encoded, with their log ids.
+    Append { entries: Vec<(LogId<u64>, Vec<u8>)>, done: Done },
+    /// Any other write (truncate, purge, vote): a batch written synced.
+    Batch { batch: WriteBatch, done: Done },
 }
 
-impl WalSyncer {
-    fn start(db: RocksDb) -> Self {
-        let (queue, pending) = mpsc::channel::<Box<dyn FnOnce(Result<(), std::io::Error>) + Send>>();
-        std::thread::Builder::new()
-            .name("raft-log-sync".into())
-            .spawn(move || {
-                while let Ok(first) = pending.recv() {
-                    let mut group = vec![first];
-                    group.extend(pending.try_iter());
-                    let result = db.flush_wal(true).map_err(|e| std::io::Error::other(e.to_string()));
-                    if let Err(e) = &result {
-                        tracing::error!(error = %e, "fsync of the Raft log failed");
+/// Entries appended but not yet on disk, by index.
+type Pending = Arc<Mutex<BTreeMap<u64, (LogId<u64>, Vec<u8>)>>>;
+
+fn start_writer(db: RocksDb, pending: Pending) -> mpsc::Sender<Op> {
+    let (queue, ops) = mpsc::channel::<Op>();
+    std::thread::Builder::new()
+        .name("raft-log-writer".into())
+        .spawn(move || {
+            let cf = Cf::RaftLog.handle(&db);
+            let mut sync = WriteOptions::default();
+            sync.set_sync(true);
+            while let Ok(first) = ops.recv() {
+                let mut group = vec![first];
+                group.extend(ops.try_iter());
+                // Consecutive appends share one batch and one fsync; other
+                // ops end the run so the order of writes is the queue order.
+                let mut run: Vec<(LogId<u64>, Done)> = Vec::new();
+                let mut batch = WriteBatch::default();
+                let flush = |batch: &mut WriteBatch, run: &mut Vec<(LogId<u64>, Done)>| {
+                    if run.is_empty() {
+                        return;
                     }
-                    for done in group {
+                    let written = std::mem::take(batch);
+                    let result = db.write_opt(written, &sync).map_err(|e| std::io::Error::other(e.to_string()));
+                    if let Err(e) = &result {
+                        tracing::error!(error = %e, "writing the Raft log failed");
+                    }
+                    {
+                        let mut pending = pending.lock().unwrap_or_else(|p| p.into_inner());
+                        for (log_id, _) in run.iter() {
+                            // A truncation may have replaced the entry at
+                            // this index since: only drop our own.
+                            if pending.get(&log_id.index).map(|(id, _)| id) == Some(log_id) {
+                                pending.remove(&log_id.index);
+                            }
+                        }
+                    }
+                    for (_, done) in run.drain(..) {
                         done(result.as_ref().map(|_| ()).map_err(|e| std::io::Error::other(e.to_string())));
                     }
+                };
+                for op in group {
+                    match op {
+                        Op::Append { entries, done } => {
+                            let last = entries.last().map(|(id, _)| *id);
+                            for (log_id, bytes) in &entries {
+                                batch.put_cf(cf, index_key(log_id.index), bytes);
+                            }
+                            match last {
+                                Some(last) => run.push((last, done)),
+                                None => done(Ok(())),
+                            }
+                            // Each entry of the op is dropped from `pending`
+                            // by its own id below.
+                            for (log_id, _) in entries.iter().rev().skip(1) {
+                                run.push((*log_id, Box::new(|_| {})));
+                            }
+                        }
+                        Op::Batch { batch: other, done } => {
+                            flush(&mut batch, &mut run);
+                            let result = db.write_opt(other, &sync).map_err(|e| std::io::Error::other(e.to_string()));
+                            done(result);
+                        }
+                    }
                 }
-            })
-            .expect("spawning the log sync thread");
-        WalSyncer { queue }
-    }
+                flush(&mut batch, &mut run);
+            }
+        })
+        .expect("spawning the Raft log writer thread");
+    queue
 }
 
 /// The Raft log and vote, in the `raft_log` and `raft_meta` column families.
 pub struct RocksLogStore<C: RaftTypeConfig> {
     db: RocksDb,
-    syncer: Arc<WalSyncer>,
+    writer: mpsc::Sender<Op>,
+    pending: Pending,
     _config: PhantomData<C>,
 }
 
 impl<C: RaftTypeConfig> Clone for RocksLogStore<C> {
     fn clone(&self) -> Self {
-        RocksLogStore { db: self.db.clone(), syncer: self.syncer.clone(), _config: PhantomData }
+        RocksLogStore {
+            db: self.db.clone(),
+            writer: self.writer.clone(),
+            pending: self.pending.clone(),
+            _config: PhantomData,
+        }
     }
 }
 
@@ -78,34 +139,60 @@ where
     C: RaftTypeConfig<NodeId = u64, Entry = Entry<C>>,
 {
     pub fn new(db: RocksDb) -> Self {
-        let syncer = Arc::new(WalSyncer::start(db.clone()));
-        RocksLogStore { db, syncer, _config: PhantomData }
+        let pending = Pending::default();
+        let writer = start_writer(db.clone(), pending.clone());
+        RocksLogStore { db, writer, pending, _config: PhantomData }
     }
 
     fn get_meta<T: serde::de::DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StorageError<u64>> {
         let raw = self.db.get_cf(Cf::RaftMeta.handle(&self.db), key).map_err(|e| StorageIOError::read(io_err(e)))?;
-        raw.map(|bytes| bincode::deserialize(&bytes).map_err(|e| StorageIOError::read(io_err(*e)).into()))
-            .transpose()
+        raw.map(|bytes| bincode::deserialize(&bytes).map_err(|e| StorageIOError::read(io_err(*e)).into())).transpose()
     }
 
-    fn put_meta<T: serde::Serialize>(&self, key: &[u8], value: &T, sync: bool) -> Result<(), StorageError<u64>> {
+    /// Writes a batch through the writer thread (after every queued append)
+    /// and waits until it is on disk.
+    async fn write_synced(&self, batch: WriteBatch) -> Result<(), StorageError<u64>> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let done: Done = Box::new(move |result| {
+            let _ = tx.send(result);
+        });
+        self.writer
+            .send(Op::Batch { batch, done })
+            .map_err(|_| StorageIOError::write(AnyError::error("Raft log writer stopped")))?;
+        match rx.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(StorageIOError::write(io_err(e)).into()),
+            Err(_) => Err(StorageIOError::write(AnyError::error("Raft log writer stopped")).into()),
+        }
+    }
+
+    fn meta_batch<T: serde::Serialize>(&self, key: &[u8], value: &T) -> Result<WriteBatch, StorageError<u64>> {
         let bytes = bincode::serialize(value).map_err(|e| StorageIOError::write(io_err(*e)))?;
-        let mut opts = WriteOptions::default();
-        opts.set_sync(sync);
-        self.db
-            .put_cf_opt(Cf::RaftMeta.handle(&self.db), key, bytes, &opts)
-            .map_err(|e| StorageIOError::write(io_err(e)).into())
+        let mut batch = WriteBatch::default();
+        batch.put_cf(Cf::RaftMeta.handle(&self.db), key, bytes);
+        Ok(batch)
+    }
+
+    fn decode(index: u64, bytes: &[u8]) -> Result<Entry<C>, StorageError<u64>> {
+        let entry: Entry<C> =
+            bincode::deserialize(bytes).map_err(|e| StorageIOError::read_log_at_index(index, io_err(*e)))?;
+        assert_eq!(entry.get_log_id().index, index, "log entry stored under another index");
+        Ok(entry)
     }
 
     fn last_entry_log_id(&self) -> Result<Option<LogId<u64>>, StorageError<u64>> {
+        if let Some((_, (log_id, _))) = self.pending.lock().unwrap_or_else(|p| p.into_inner()).iter().next_back() {
+            return Ok(Some(*log_id));
+        }
         let mut iter = self.db.iterator_cf(Cf::RaftLog.handle(&self.db), IteratorMode::End);
         match iter.next() {
             None => Ok(None),
             Some(item) => {
-                let (_, value) = item.map_err(|e| StorageIOError::read_logs(io_err(e)))?;
-                let entry: Entry<C> =
-                    bincode::deserialize(&value).map_err(|e| StorageIOError::read_logs(io_err(*e)))?;
-                Ok(Some(*entry.get_log_id()))
+                let (key, value) = item.map_err(|e| StorageIOError::read_logs(io_err(e)))?;
+                let index = u64::from_be_bytes(
+                    key.as_ref().try_into().map_err(|_| StorageIOError::read_logs(AnyError::error("bad log key")))?,
+                );
+                Ok(Some(*Self::decode(index, &value)?.get_log_id()))
             }
         }
     }
@@ -124,7 +211,16 @@ where
             Bound::Excluded(i) => i.saturating_add(1),
             Bound::Unbounded => 0,
         };
-        let mut entries = Vec::new();
+        // Pending first, then disk: an entry the writer moves from one to
+        // the other in between is then found on disk.
+        let pending: BTreeMap<u64, Vec<u8>> = self
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .range((range.start_bound().cloned(), range.end_bound().cloned()))
+            .map(|(index, (_, bytes))| (*index, bytes.clone()))
+            .collect();
+        let mut found: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
         let iter = self
             .db
             .iterator_cf(Cf::RaftLog.handle(&self.db), IteratorMode::From(&index_key(start), Direction::Forward));
@@ -136,10 +232,20 @@ where
             if !range.contains(&index) {
                 break;
             }
-            let entry: Entry<C> =
-                bincode::deserialize(&value).map_err(|e| StorageIOError::read_log_at_index(index, io_err(*e)))?;
-            assert_eq!(entry.get_log_id().index, index, "log entry stored under another index");
-            entries.push(entry);
+            found.insert(index, value.to_vec());
+        }
+        // Pending entries are newer than anything on disk at their index.
+        found.extend(pending);
+        let mut entries = Vec::with_capacity(found.len());
+        let mut expected = start;
+        for (index, bytes) in found {
+            if index != expected {
+                // A hole means the range runs past what exists; openraft
+                // asks only for existing entries, so stop at the first gap.
+                break;
+            }
+            entries.push(Self::decode(index, &bytes)?);
+            expected += 1;
         }
         Ok(entries)
     }
@@ -164,8 +270,8 @@ where
     async fn save_vote(&mut self, vote: &Vote<u64>) -> Result<(), StorageError<u64>> {
         // A vote must be on disk before it is acted on: a node that forgets
         // its vote after a crash could vote twice in one term.
-        self.put_meta(VOTE_KEY, vote, true)
-            .map_err(|e| StorageIOError::write_vote(AnyError::error(e.to_string())).into())
+        let batch = self.meta_batch(VOTE_KEY, vote)?;
+        self.write_synced(batch).await
     }
 
     async fn read_vote(&mut self) -> Result<Option<Vote<u64>>, StorageError<u64>> {
@@ -174,8 +280,13 @@ where
 
     async fn save_committed(&mut self, committed: Option<LogId<u64>>) -> Result<(), StorageError<u64>> {
         // Not synced: losing it only means re-learning the commit index from
-        // the leader, it is never needed for safety.
-        self.put_meta(COMMITTED_KEY, &committed, false)
+        // the leader; it is never needed for safety.
+        let bytes = bincode::serialize(&committed).map_err(|e| StorageIOError::write(io_err(*e)))?;
+        let mut opts = WriteOptions::default();
+        opts.set_sync(false);
+        self.db
+            .put_cf_opt(Cf::RaftMeta.handle(&self.db), COMMITTED_KEY, bytes, &opts)
+            .map_err(|e| StorageIOError::write(io_err(e)).into())
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId<u64>>, StorageError<u64>> {
@@ -187,41 +298,43 @@ where
         I: IntoIterator<Item = C::Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
-        let cf = Cf::RaftLog.handle(&self.db);
-        let mut batch = WriteBatch::default();
+        let mut encoded = Vec::new();
         for entry in entries {
-            let index = entry.get_log_id().index;
             let bytes = bincode::serialize(&entry).map_err(|e| StorageIOError::write_logs(io_err(*e)))?;
-            batch.put_cf(cf, index_key(index), bytes);
+            encoded.push((*entry.get_log_id(), bytes));
         }
-        let mut opts = WriteOptions::default();
-        opts.set_sync(false);
-        self.db.write_opt(batch, &opts).map_err(|e| StorageIOError::write_logs(io_err(e)))?;
-        let queued = self.syncer.queue.send(Box::new(move |result| callback.log_io_completed(result)));
-        if queued.is_err() {
-            return Err(StorageIOError::write_logs(AnyError::error("log sync thread stopped")).into());
+        {
+            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            for (log_id, bytes) in &encoded {
+                pending.insert(log_id.index, (*log_id, bytes.clone()));
+            }
         }
+        let done: Done = Box::new(move |result| callback.log_io_completed(result));
+        self.writer
+            .send(Op::Append { entries: encoded, done })
+            .map_err(|_| StorageIOError::write_logs(AnyError::error("Raft log writer stopped")))?;
         Ok(())
     }
 
     async fn truncate(&mut self, log_id: LogId<u64>) -> Result<(), StorageError<u64>> {
-        let cf = Cf::RaftLog.handle(&self.db);
-        self.db
-            .delete_range_cf(cf, index_key(log_id.index), index_key(u64::MAX))
-            .map_err(|e| StorageIOError::write_logs(io_err(e)))?;
-        Ok(())
+        self.pending.lock().unwrap_or_else(|p| p.into_inner()).split_off(&log_id.index);
+        let mut batch = WriteBatch::default();
+        batch.delete_range_cf(Cf::RaftLog.handle(&self.db), index_key(log_id.index), index_key(u64::MAX));
+        self.write_synced(batch).await
     }
 
     async fn purge(&mut self, log_id: LogId<u64>) -> Result<(), StorageError<u64>> {
         let previous: Option<LogId<u64>> = self.get_meta(LAST_PURGED_KEY)?;
         assert!(previous.map(|p| p.index) <= Some(log_id.index), "purge must not move backwards");
-        // Record the purge point first: if we crash between the two writes,
-        // the log state still reports everything up to it as gone.
-        self.put_meta(LAST_PURGED_KEY, &log_id, false)?;
-        let cf = Cf::RaftLog.handle(&self.db);
-        self.db
-            .delete_range_cf(cf, index_key(0), index_key(log_id.index + 1))
-            .map_err(|e| StorageIOError::write_logs(io_err(e)))?;
-        Ok(())
+        {
+            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            let kept = pending.split_off(&(log_id.index + 1));
+            *pending = kept;
+        }
+        // The purge point and the deletion go in one batch: the log state
+        // never shows entries below the purge point.
+        let mut batch = self.meta_batch(LAST_PURGED_KEY, &log_id)?;
+        batch.delete_range_cf(Cf::RaftLog.handle(&self.db), index_key(0), index_key(log_id.index + 1));
+        self.write_synced(batch).await
     }
 }

@@ -129,7 +129,9 @@ impl<C: StoreConfig> RocksStateMachine<C> {
 impl<C: StoreConfig> RaftStateMachine<C> for RocksStateMachine<C> {
     type SnapshotBuilder = SnapshotBuilder<C>;
 
-    async fn applied_state(&mut self) -> Result<(Option<LogId<u64>>, StoredMembership<u64, C::Node>), StorageError<u64>> {
+    async fn applied_state(
+        &mut self,
+    ) -> Result<(Option<LogId<u64>>, StoredMembership<u64, C::Node>), StorageError<u64>> {
         Ok((self.applied, self.membership.clone()))
     }
 
@@ -228,8 +230,8 @@ impl<C: StoreConfig> RaftSnapshotBuilder<C> for SnapshotBuilder<C> {
         let built = tokio::task::spawn_blocking(move || snapshot::build::<C>(&db, &dir))
             .await
             .map_err(|e| StorageError::from(StorageIOError::write_snapshot(None, AnyError::error(e.to_string()))))?;
-        let (meta, file) =
-            built.map_err(|e| StorageError::from(StorageIOError::write_snapshot(None, AnyError::error(e.to_string()))))?;
+        let (meta, file) = built
+            .map_err(|e| StorageError::from(StorageIOError::write_snapshot(None, AnyError::error(e.to_string()))))?;
         Ok(Snapshot { meta, snapshot: Box::new(file) })
     }
 }

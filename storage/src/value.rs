@@ -97,10 +97,7 @@ pub struct StoredValue {
 impl StoredValue {
     /// A string value; the keyspace fills in `modified_*` when it is written.
     pub fn string(payload: impl Into<Bytes>, expire_at_ms: u64) -> Self {
-        StoredValue {
-            header: ValueHeader::new(ValueKind::String, expire_at_ms),
-            payload: payload.into(),
-        }
+        StoredValue { header: ValueHeader::new(ValueKind::String, expire_at_ms), payload: payload.into() }
     }
 
     pub fn encode(&self) -> Vec<u8> {

@@ -194,7 +194,8 @@ fn ttl_generic(ctx: &mut Ctx<'_>, args: &[Bytes], unit: TimeUnit, absolute: bool
     let ms = if absolute { expire } else { expire.saturating_sub(now_ms(ctx)).max(0) };
     Ok(Frame::Integer(match unit {
         TimeUnit::Millis => ms,
-        TimeUnit::Seconds => ms.saturating_add(500) / 1000,
+        // Wide, so the largest deadline rounds up as Redis reports it.
+        TimeUnit::Seconds => ((ms as i128 + 500) / 1000) as i64,
     }))
 }
 
@@ -376,10 +377,7 @@ mod tests {
         let mut ks = TestKeyspace::new();
         ks.exec(&["SET", "k", "v"]);
         assert_eq!(ks.exec(&["EXPIRE", "k", "abc"]), err("ERR value is not an integer or out of range"));
-        assert_eq!(
-            ks.exec(&["EXPIRE", "k", "9223372036854776"]),
-            err("ERR invalid expire time in 'expire' command")
-        );
+        assert_eq!(ks.exec(&["EXPIRE", "k", "9223372036854776"]), err("ERR invalid expire time in 'expire' command"));
         assert_eq!(
             ks.exec(&["EXPIREAT", "k", "-9223372036854776"]),
             err("ERR invalid expire time in 'expireat' command")
@@ -390,6 +388,7 @@ mod tests {
         );
         assert_eq!(ks.exec(&["PEXPIREAT", "k", "9223372036854775807"]), int(1), "absolute: no addition");
         assert_eq!(ks.exec(&["PEXPIRETIME", "k"]), int(i64::MAX));
+        assert_eq!(ks.exec(&["EXPIRETIME", "k"]), int(9_223_372_036_854_776));
     }
 
     #[test]

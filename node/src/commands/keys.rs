@@ -99,7 +99,10 @@ fn renamenx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Frame, CommandError> {
 /// A database index argument, like Redis's `getIntFromObjectOrReply` then
 /// `selectDb`.
 fn db_arg(ctx: &Ctx<'_>, arg: &[u8]) -> Result<DbIndex, CommandError> {
-    let index = parse_i64(arg).and_then(|n| i32::try_from(n).ok()).ok_or(CommandError::NotInteger)?;
+    let index = parse_i64(arg).ok_or(CommandError::NotInteger)?;
+    let index = i32::try_from(index).map_err(|_| {
+        CommandError::err(format!("value is out of range, value must between {} and {}", i32::MIN, i32::MAX))
+    })?;
     match DbIndex::try_from(index) {
         Ok(db) if db < ctx.db_count => Ok(db),
         _ => Err(CommandError::DbIndexOutOfRange),
@@ -174,7 +177,7 @@ fn keys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Frame, CommandError> {
 
 /// A SCAN cursor like Redis 7.2's `string2ull`: a plain non-negative integer,
 /// or what `strtoull` takes whole (leading blanks, a sign, leading zeros),
-/// within 64 bits.
+/// within 64 bits. Redis 7.0 (which 7.2 corrects) read "-1" as 2^64 - 1.
 fn parse_cursor(arg: &[u8]) -> Option<u64> {
     if let Some(n) = parse_i64(arg) {
         return u64::try_from(n).ok();
@@ -227,7 +230,8 @@ fn scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Frame, CommandError> {
             let mut sampled: i64 = 0;
             ctx.ks.scan_from_slot(ctx.db, start, &mut |key, value| {
                 sampled += 1;
-                let type_ok = type_name.is_none_or(|t| t.eq_ignore_ascii_case(value.header.kind.type_name().as_bytes()));
+                let type_ok =
+                    type_name.is_none_or(|t| t.eq_ignore_ascii_case(value.header.kind.type_name().as_bytes()));
                 let pattern_ok = pattern.is_none_or(|p| glob::matches(p, key, false));
                 if type_ok && pattern_ok {
                     found.push(Frame::Bulk(Bytes::copy_from_slice(key)));
@@ -372,7 +376,15 @@ const SUB_KEY: (i32, i32, i32) = (2, 2, 1);
 /// at [`object`], which dispatches.
 static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
     spec("encoding", 3, READ, SUB_KEY, "2.2.3", "Returns the internal encoding of a Redis object.", object),
-    spec("freq", 3, READ, SUB_KEY, "4.0.0", "Returns the logarithmic access frequency counter of a Redis object.", object),
+    spec(
+        "freq",
+        3,
+        READ,
+        SUB_KEY,
+        "4.0.0",
+        "Returns the logarithmic access frequency counter of a Redis object.",
+        object,
+    ),
     spec("idletime", 3, READ, SUB_KEY, "2.2.3", "Returns the time since the last access to a Redis object.", object),
     spec("refcount", 3, READ, SUB_KEY, "2.2.3", "Returns the reference count of a value of a key.", object),
     spec(
@@ -392,7 +404,15 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("exists", -2, READ_FAST, ALL_KEYS, "1.0.0", "Determines whether one or more keys exist.", exists),
     spec("type", 2, READ_FAST, ONE_KEY, "1.0.0", "Determines the type of value stored at a key.", type_),
     spec("rename", 3, Flags::WRITE, TWO_KEYS, "1.0.0", "Renames a key and overwrites the destination.", rename),
-    spec("renamenx", 3, WRITE_FAST, TWO_KEYS, "1.0.0", "Renames a key only when the target key name doesn't exist.", renamenx),
+    spec(
+        "renamenx",
+        3,
+        WRITE_FAST,
+        TWO_KEYS,
+        "1.0.0",
+        "Renames a key only when the target key name doesn't exist.",
+        renamenx,
+    ),
     spec(
         "copy",
         -3,
@@ -503,6 +523,10 @@ mod tests {
         assert_eq!(ks.exec(&["COPY", "a", "b", "DB", "16"]), err("ERR DB index is out of range"));
         assert_eq!(ks.exec(&["COPY", "a", "b", "DB", "-1"]), err("ERR DB index is out of range"));
         assert_eq!(ks.exec(&["COPY", "a", "b", "DB", "x"]), err("ERR value is not an integer or out of range"));
+        assert_eq!(
+            ks.exec(&["COPY", "a", "b", "DB", "9999999999"]),
+            err("ERR value is out of range, value must between -2147483648 and 2147483647")
+        );
         assert_eq!(ks.exec(&["COPY", "a", "b", "DB"]), err("ERR syntax error"));
         assert_eq!(ks.exec(&["COPY", "a", "b", "FOO"]), err("ERR syntax error"));
         ks.exec(&["SELECT", "2"]);

@@ -166,7 +166,11 @@ impl LongDouble {
 enum Parsed {
     Zero,
     /// `digits * 2^exponent2`, plus whether nonzero bits were cut below it.
-    Value { digits: BigUint, exponent2: i64, sticky: bool },
+    Value {
+        digits: BigUint,
+        exponent2: i64,
+        sticky: bool,
+    },
 }
 
 /// A decimal `strtold` number: digits, an optional point, an optional
@@ -587,7 +591,9 @@ mod tests {
 
     #[test]
     fn strtold_rejections_match_string2ld() {
-        for bad in ["", " 1", "1 ", "abc", "nan", "NaN", "1e", "1e+", ".", "-", "0x", "1e5000", "1e-5000", "1.2.3", "1\x00"] {
+        for bad in
+            ["", " 1", "1 ", "abc", "nan", "NaN", "1e", "1e+", ".", "-", "0x", "1e5000", "1e-5000", "1.2.3", "1\x00"]
+        {
             assert!(LongDouble::parse(bad.as_bytes()).is_none(), "{bad:?} must be rejected");
         }
         for good in ["inf", "-Infinity", "+1", ".5", "5.", "-.5e-3", "0X1.8P3", "007"] {

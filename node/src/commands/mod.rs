@@ -17,9 +17,9 @@ pub mod glob;
 pub mod keys;
 pub mod long_double;
 pub mod server_data;
+pub mod session_table;
 pub mod string;
 pub mod testing;
-pub mod session_table;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -250,10 +250,8 @@ mod table_tests {
     #[test]
     fn every_command_is_either_write_or_readonly_or_local() {
         for spec in all_commands() {
-            let kinds = [Flags::WRITE, Flags::READONLY, Flags::LOCAL]
-                .iter()
-                .filter(|f| spec.flags.contains(**f))
-                .count();
+            let kinds =
+                [Flags::WRITE, Flags::READONLY, Flags::LOCAL].iter().filter(|f| spec.flags.contains(**f)).count();
             assert!(kinds <= 1, "{}: at most one of write/readonly/local", spec.name);
             if matches!(spec.handler, Handler::Data(_)) {
                 assert_eq!(kinds, 1, "{}: data commands are write or readonly", spec.name);

@@ -8,6 +8,10 @@
 //! Writes keep or drop the TTL exactly as Redis does: SET, GETSET and MSET
 //! replace it, while APPEND, SETRANGE and the counters keep it.
 //!
+//! collections: SET, GETSET and MSET overwrite a key of any type with a
+//! single `put`; the elements of a replaced collection are left to whatever
+//! reclaims the subkeys of an overwritten generation.
+//!
 //! `OBJECT ENCODING` is answered from the value and a hint in its header
 //! (see [`encoding`]): Redis stores small integers as "int", short strings as
 //! "embstr" and others as "raw", but APPEND and SETRANGE always leave a
@@ -136,9 +140,8 @@ impl<'a> StringOptions<'a> {
             let opt = &options[at];
             let next = options.get(at + 1);
             let expiry = |unit, absolute| -> Option<ExpireArg<'a>> {
-                let compatible = !o.keepttl
-                    && !o.persist
-                    && o.expire.is_none_or(|e| e.unit == unit && e.absolute == absolute);
+                let compatible =
+                    !o.keepttl && !o.persist && o.expire.is_none_or(|e| e.unit == unit && e.absolute == absolute);
                 next.filter(|_| compatible).map(|raw| ExpireArg { raw, unit, absolute })
             };
             if for_set && opt_is(opt, "nx") && !o.xx {
@@ -279,7 +282,8 @@ fn mget(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Frame, CommandError> {
 
 /// MSET and MSETNX: every pair is set (dropping TTLs), in order.
 fn mset_generic(ctx: &mut Ctx<'_>, args: &[Bytes], nx: bool) -> Result<Frame, CommandError> {
-    if args.len() % 2 == 0 {
+    // Key-value pairs after the name: an odd count overall.
+    if args.len() % 2 != 1 {
         return Err(CommandError::WrongArity(if nx { "msetnx" } else { "mset" }.into()));
     }
     if nx {
@@ -361,6 +365,9 @@ fn getrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Frame, CommandError> {
     let end = int_arg(&args[3])?;
     let Some(value) = get_string(ctx, &args[1])? else { return Ok(Frame::Bulk(Bytes::new())) };
     let empty = Ok(Frame::Bulk(Bytes::new()));
+    // Redis 7.2 (7.0 differs): two negative indexes out of order give an
+    // empty string before clamping, so `GETRANGE k -100 -200` is "" rather
+    // than the first byte.
     if start < 0 && end < 0 && start > end {
         return empty;
     }
@@ -587,6 +594,7 @@ const WRITE_DENYOOM: Flags = Flags::WRITE.union(Flags::DENYOOM);
 const WRITE_DENYOOM_FAST: Flags = Flags::WRITE.union(Flags::DENYOOM).union(Flags::FAST);
 const ONE_KEY: (i32, i32, i32) = (1, 1, 1);
 
+/// Summaries are Redis 7.2's (7.0 words them differently).
 pub static COMMANDS: &[CommandSpec] = &[
     spec("get", 2, READ_FAST, ONE_KEY, "1.0.0", "Returns the string value of a key.", get),
     spec(
@@ -634,7 +642,15 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Returns the previous string value of a key after setting it to a new value.",
         getset,
     ),
-    spec("getdel", 2, WRITE_FAST, ONE_KEY, "6.2.0", "Returns the string value of a key after deleting the key.", getdel),
+    spec(
+        "getdel",
+        2,
+        WRITE_FAST,
+        ONE_KEY,
+        "6.2.0",
+        "Returns the string value of a key after deleting the key.",
+        getdel,
+    ),
     spec(
         "getex",
         -2,

@@ -304,10 +304,7 @@ fn lcs_returns_the_string_the_length_or_the_match_ranges() {
     assert_eq!(ks.exec(&["LCS", "key1", "key2", "LEN"]), int(6));
     let range = |a: i64, b: i64| array(vec![int(a), int(b)]);
     let expected = Frame::Map(vec![
-        (
-            bulk("matches"),
-            array(vec![array(vec![range(4, 7), range(5, 8)]), array(vec![range(2, 3), range(0, 1)])]),
-        ),
+        (bulk("matches"), array(vec![array(vec![range(4, 7), range(5, 8)]), array(vec![range(2, 3), range(0, 1)])])),
         (bulk("len"), int(6)),
     ]);
     assert_eq!(ks.exec(&["LCS", "key1", "key2", "IDX"]), expected);
@@ -347,4 +344,35 @@ fn write_handlers_are_deterministic_across_replicas() {
         one.advance_ms(7);
         two.advance_ms(7);
     }
+}
+
+#[test]
+fn commands_on_other_types_answer_wrongtype_or_nil_like_redis() {
+    let mut ks = ks();
+    let mut list = storage::StoredValue::string(bytes::Bytes::from_static(b"meta"), 0);
+    list.header.kind = storage::ValueKind::List;
+    ks.put_raw("l", list);
+    let wrongtype = err("WRONGTYPE Operation against a key holding the wrong kind of value");
+    for cmd in [
+        &["GET", "l"][..],
+        &["GETSET", "l", "v"],
+        &["GETDEL", "l"],
+        &["GETEX", "l", "PERSIST"],
+        &["SET", "l", "v", "GET"],
+        &["APPEND", "l", "x"],
+        &["STRLEN", "l"],
+        &["SETRANGE", "l", "0", "x"],
+        &["GETRANGE", "l", "0", "1"],
+        &["INCR", "l"],
+        &["DECRBY", "l", "2"],
+        &["INCRBYFLOAT", "l", "1.5"],
+    ] {
+        assert_eq!(ks.exec(cmd), wrongtype, "{cmd:?}");
+    }
+    assert_eq!(ks.exec(&["TYPE", "l"]), Frame::Simple(bytes::Bytes::from_static(b"list")));
+    assert_eq!(ks.exec(&["MGET", "l", "nokey"]), array(vec![Frame::Null, Frame::Null]));
+    assert_eq!(ks.exec(&["LCS", "l", "nokey"]), err("ERR The specified keys must contain string values"));
+    assert_eq!(ks.exec(&["SETNX", "l", "v"]), int(0));
+    assert_eq!(ks.exec(&["SET", "l", "v"]), ok(), "SET overwrites any type");
+    assert_eq!(ks.exec(&["GET", "l"]), bulk("v"));
 }

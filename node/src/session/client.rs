@@ -116,7 +116,8 @@ impl ClientControl {
 
     /// Whether CLIENT KILL asked the connection `id` to close.
     pub fn kill_requested(&self, id: u64) -> bool {
-        self.pending_kills.load(Ordering::Acquire) > 0 && self.killed.lock().unwrap_or_else(|p| p.into_inner()).contains(&id)
+        self.pending_kills.load(Ordering::Acquire) > 0
+            && self.killed.lock().unwrap_or_else(|p| p.into_inner()).contains(&id)
     }
 
     /// Resolves once CLIENT KILL asks the connection `id` to close; for a
@@ -192,10 +193,7 @@ pub fn run(conn: &mut Conn, args: &[Bytes]) -> Result<Frame, CommandError> {
     let id = conn.id;
     match sub.name {
         "id" => Ok(Frame::Integer(id as i64)),
-        "getname" => Ok(registry_get(conn, id)
-            .and_then(|info| info.name)
-            .map(|name| Frame::bulk(name))
-            .unwrap_or(Frame::Null)),
+        "getname" => Ok(registry_get(conn, id).and_then(|info| info.name).map(Frame::bulk).unwrap_or(Frame::Null)),
         "setname" => {
             validate_name(&args[2])?;
             let name = (!args[2].is_empty()).then(|| lossy(&args[2]));
@@ -204,7 +202,8 @@ pub fn run(conn: &mut Conn, args: &[Bytes]) -> Result<Frame, CommandError> {
         }
         "setinfo" => setinfo(conn, &args[2], &args[3]),
         "info" => {
-            let info = registry_get(conn, id).ok_or_else(|| CommandError::err("the client registry lost this connection"))?;
+            let info =
+                registry_get(conn, id).ok_or_else(|| CommandError::err("the client registry lost this connection"))?;
             let modes = conn.node.client_control.modes(id);
             Ok(text_reply(format!("{}\n", info_line(&info, modes_flags(&conn.node, id, modes), Instant::now()))))
         }
@@ -415,7 +414,7 @@ impl KillFilter {
     /// Redis's errors: syntax, bad id, unknown type, unknown user.
     pub fn parse(opts: &[Bytes]) -> Result<Self, CommandError> {
         let mut filter = KillFilter { skip_me: true, ..KillFilter::default() };
-        if opts.len() % 2 != 0 {
+        if !opts.len().is_multiple_of(2) {
             return Err(CommandError::Syntax);
         }
         for pair in opts.chunks(2) {
@@ -452,7 +451,7 @@ impl KillFilter {
 
     pub fn matches(&self, info: &ClientInfo, me: u64) -> bool {
         !self.no_such_type
-            && !(self.skip_me && info.id == me)
+            && (!self.skip_me || info.id != me)
             && self.id.is_none_or(|id| id == info.id)
             && self.addr.as_ref().is_none_or(|a| *a == info.addr)
             && self.laddr.as_ref().is_none_or(|a| *a == info.laddr)

@@ -34,7 +34,11 @@ fn reply(result: Result<Frame, CommandError>) -> Reply {
 }
 
 /// Runs a connection command.
-pub fn run<'a>(conn: &'a mut Conn, spec: &'static CommandSpec, args: Vec<Bytes>) -> Pin<Box<dyn Future<Output = Reply> + Send + 'a>> {
+pub fn run<'a>(
+    conn: &'a mut Conn,
+    spec: &'static CommandSpec,
+    args: Vec<Bytes>,
+) -> Pin<Box<dyn Future<Output = Reply> + Send + 'a>> {
     Box::pin(async move {
         match spec.name {
             "ping" => Reply::Frame(ping_reply(&args, false)),
@@ -245,14 +249,15 @@ async fn exec(conn: &mut Conn) -> Reply {
         )));
     }
     let guard = TxnGuard { watches, watch_index: conn.watch_index };
-    let specs: Vec<&'static CommandSpec> =
-        state.queued.iter().filter_map(|args| commands::lookup(&args[0])).collect();
+    let specs: Vec<&'static CommandSpec> = state.queued.iter().filter_map(|args| commands::lookup(&args[0])).collect();
     if specs.len() != state.queued.len() {
         return reply(Err(CommandError::err("a queued command disappeared from the command table")));
     }
     // Connection commands other than SELECT/PING/ECHO cannot run inside
     // apply; they run here, at EXEC time, and their replies are spliced in.
-    let in_batch = |spec: &CommandSpec| matches!(spec.handler, Handler::Data(_)) || matches!(spec.name, "select" | "ping" | "echo");
+    let in_batch = |spec: &CommandSpec| {
+        matches!(spec.handler, Handler::Data(_)) || matches!(spec.name, "select" | "ping" | "echo")
+    };
     let any_write = specs.iter().any(|s| replicated(s));
     let mut local_replies = Vec::new();
     let mut batch_commands = Vec::new();
@@ -312,7 +317,9 @@ async fn read_only_exec(
     let mut db = conn.db;
     let replies = commands_args
         .iter()
-        .map(|args| crate::executor::run_command(&mut view, &mut db, conn.node.args.databases, conn.resp3(), &mut rng, args))
+        .map(|args| {
+            crate::executor::run_command(&mut view, &mut db, conn.node.args.databases, conn.resp3(), &mut rng, args)
+        })
         .collect();
     Ok(Frame::Array(replies))
 }
@@ -328,11 +335,7 @@ fn splice(conn: &Conn, specs: &[&'static CommandSpec], batch_frame: Frame, local
     let mut out = Vec::with_capacity(specs.len());
     for spec in specs {
         let is_batch = matches!(spec.handler, Handler::Data(_)) || matches!(spec.name, "select" | "ping" | "echo");
-        let next = if is_batch {
-            batch_replies.next().map(Reply::Frame)
-        } else {
-            local.next()
-        };
+        let next = if is_batch { batch_replies.next().map(Reply::Frame) } else { local.next() };
         match next {
             Some(Reply::Frame(frame)) => out.push(frame),
             Some(Reply::Raw(raw)) => {

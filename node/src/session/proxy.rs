@@ -65,7 +65,9 @@ impl Upstream {
 /// Forwards a command to the leader and relays its reply.
 pub async fn proxy(conn: &mut Conn, args: Vec<Bytes>) -> Reply {
     let Some((_, leader)) = conn.node.leader() else {
-        return Reply::Frame(CommandError::ClusterDown("The cluster is down: no Raft leader is known".into()).to_frame());
+        return Reply::Frame(
+            CommandError::ClusterDown("The cluster is down: no Raft leader is known".into()).to_frame(),
+        );
     };
     if leader.client_addr == conn.node.client_addr {
         return Reply::Frame(CommandError::TryAgain("Leadership is changing, retry".into()).to_frame());

@@ -173,15 +173,7 @@ impl Cluster {
                 let server = tokio::spawn(raft::serve(raft.clone(), listener, snapshot_dir.clone(), async {
                     let _ = shutdown_rx.await;
                 }));
-                TestNode {
-                    id,
-                    addr,
-                    raft,
-                    db,
-                    snapshot_dir,
-                    server_shutdown: Some(shutdown_tx),
-                    server: Some(server),
-                }
+                TestNode { id, addr, raft, db, snapshot_dir, server_shutdown: Some(shutdown_tx), server: Some(server) }
             }
             (Net::Router, None) => bail!("router cluster without a router"),
         };
@@ -199,8 +191,7 @@ impl Cluster {
 
     /// Initializes the group on the first of `voters` with `voters` as members.
     pub async fn initialize(&self, voters: &[NodeId]) -> anyhow::Result<()> {
-        let members: BTreeMap<NodeId, NodeAddr> =
-            voters.iter().map(|id| (*id, self.node(*id).addr.clone())).collect();
+        let members: BTreeMap<NodeId, NodeAddr> = voters.iter().map(|id| (*id, self.node(*id).addr.clone())).collect();
         let first = voters.first().ok_or_else(|| anyhow!("no voters"))?;
         self.node(*first).raft.initialize(members).await?;
         Ok(())

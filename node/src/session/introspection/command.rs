@@ -46,11 +46,17 @@ const EXTRA_CATEGORIES: &[(&str, &[&str])] = &[
     ("readwrite", &["connection"]),
     ("info", &["dangerous"]),
     ("keys", &["dangerous"]),
-    ("flushdb", &["dangerous"]),
-    ("flushall", &["dangerous"]),
+    ("dbsize", &["keyspace"]),
+    ("flushdb", &["keyspace", "dangerous"]),
+    ("flushall", &["keyspace", "dangerous"]),
     ("lastsave", &["admin", "dangerous"]),
     ("role", &["admin", "dangerous"]),
 ];
+
+/// Commands whose Redis categories are not derived at all: TIME is flagged
+/// read-only here (it reads the keyspace clock) but Redis files it under
+/// @fast alone.
+const EXACT_CATEGORIES: &[(&str, &[&str])] = &[("time", &["fast"])];
 
 /// Flags Redis hides from COMMAND INFO (`addReplyFlagsForCommand`).
 const HIDDEN_FLAGS: &[&str] = &["may_replicate"];
@@ -130,10 +136,11 @@ pub fn everything() -> Vec<Named> {
     out
 }
 
-/// A container that is not itself runnable (CLIENT, CLUSTER, CONFIG):
-/// Redis gives it no flags and no categories but `@slow`.
+/// A container that needs a subcommand (CLIENT, CLUSTER, CONFIG, OBJECT;
+/// not COMMAND, which runs alone): Redis gives it no flags and no category
+/// but `@slow`.
 fn is_pure_container(spec: &CommandSpec) -> bool {
-    !spec.subcommands.is_empty() && spec.flags.difference(Flags::LOCAL).is_empty()
+    !spec.subcommands.is_empty() && spec.arity == -2
 }
 
 fn category_index(name: &str) -> Option<usize> {
@@ -143,30 +150,34 @@ fn category_index(name: &str) -> Option<usize> {
 /// The ACL categories of a command, without the `@`, in Redis's order.
 pub fn acl_categories(named: Named) -> Vec<&'static str> {
     let spec = named.spec;
+    let full = named.full_name();
+    if let Some((_, exact)) = EXACT_CATEGORIES.iter().find(|(name, _)| *name == full) {
+        return exact.to_vec();
+    }
+    if is_pure_container(spec) {
+        return vec!["slow"];
+    }
     let mut set = [false; CATEGORIES.len()];
     let mut add = |name: &str| {
         if let Some(i) = category_index(name) {
             set[i] = true;
         }
     };
-    if !is_pure_container(spec) {
-        match spec.group {
-            Group::Generic => add("keyspace"),
-            Group::String => add("string"),
-            Group::Connection => add("connection"),
-            Group::Transactions => add("transaction"),
-            Group::Server | Group::Cluster => {}
-        }
-        // COMMAND and its subcommands are in the server group but Redis files
-        // them under @connection: clients call them while connecting.
-        if spec.name == "command" || named.parent.is_some_and(|p| p.name == "command") {
-            add("connection");
-        }
-        let full = named.full_name();
-        for (name, extra) in EXTRA_CATEGORIES {
-            if *name == full {
-                extra.iter().for_each(|c| add(c));
-            }
+    match spec.group {
+        Group::Generic => add("keyspace"),
+        Group::String => add("string"),
+        Group::Connection => add("connection"),
+        Group::Transactions => add("transaction"),
+        Group::Server | Group::Cluster => {}
+    }
+    // COMMAND and its subcommands are in the server group but Redis files
+    // them under @connection: clients call them while connecting.
+    if spec.name == "command" || named.parent.is_some_and(|p| p.name == "command") {
+        add("connection");
+    }
+    for (name, extra) in EXTRA_CATEGORIES {
+        if *name == full {
+            extra.iter().for_each(|c| add(c));
         }
     }
     let flags = spec.flags;
@@ -194,8 +205,12 @@ pub fn acl_categories(named: Named) -> Vec<&'static str> {
     CATEGORIES.iter().zip(set).filter(|(_, on)| *on).map(|(c, _)| *c).collect()
 }
 
-/// The flags COMMAND INFO shows.
+/// The flags COMMAND INFO shows: none for a pure container, whose
+/// subcommands carry them.
 pub fn visible_flags(spec: &CommandSpec) -> Vec<&'static str> {
+    if is_pure_container(spec) {
+        return Vec::new();
+    }
     spec.flags.names().into_iter().filter(|f| !HIDDEN_FLAGS.contains(f)).collect()
 }
 

@@ -29,7 +29,11 @@ const HELP: &[&str] = &[
 pub enum Setter {
     Immutable,
     /// An integer in `min..=max`, applied by `apply`.
-    Integer { min: u64, max: u64, apply: fn(&Node, u64) },
+    Integer {
+        min: u64,
+        max: u64,
+        apply: fn(&Node, u64),
+    },
 }
 
 /// One CONFIG parameter.
@@ -111,9 +115,7 @@ pub fn matching(patterns: &[Bytes]) -> Vec<&'static Param> {
 
 /// `CONFIG GET pattern...`: a map of name to value (a flat array in RESP2).
 fn get(node: &Node, patterns: &[Bytes]) -> Frame {
-    Frame::Map(
-        matching(patterns).into_iter().map(|p| (Frame::bulk(p.name), Frame::bulk((p.value)(node)))).collect(),
-    )
+    Frame::Map(matching(patterns).into_iter().map(|p| (Frame::bulk(p.name), Frame::bulk((p.value)(node)))).collect())
 }
 
 fn find(name: &[u8]) -> Option<&'static Param> {
@@ -128,7 +130,7 @@ fn set_failed(name: &[u8], why: &str) -> CommandError {
 /// changing anything: unknown names first, then immutable or duplicate
 /// ones, then the values. Returns what to apply.
 pub fn validate_set(pairs: &[Bytes]) -> Result<Vec<(&'static Param, u64)>, CommandError> {
-    if pairs.len() % 2 != 0 {
+    if !pairs.len().is_multiple_of(2) {
         return Err(CommandError::Syntax);
     }
     let mut found = Vec::new();
