@@ -20,6 +20,9 @@ use crate::node::{Node, Reply};
 /// Requests parsed from one read before they are run: bounds the work and
 /// the reply buffer a single client can pile up.
 pub const PIPELINE_DEPTH_MAX: usize = 1024;
+/// A run of pipelined writes stops growing at this many bytes, so one Raft
+/// entry stays far below the transport's message limit.
+const GROUP_BYTES_MAX: usize = 1024 * 1024;
 const READ_CHUNK_BYTES: usize = 64 * 1024;
 
 /// Serves one client until it disconnects, sends QUIT or breaks the protocol.
@@ -109,6 +112,10 @@ fn kind_of(conn: &Conn, args: &[Bytes]) -> Kind {
     }
 }
 
+fn args_bytes(args: &[Bytes]) -> usize {
+    args.iter().map(|a| a.len()).sum()
+}
+
 /// Runs the requests of one read in order, grouping where it can.
 async fn run_pipeline(conn: &mut Conn, requests: Vec<Vec<Bytes>>) -> Vec<Reply> {
     let mut replies = Vec::with_capacity(requests.len());
@@ -124,11 +131,13 @@ async fn run_pipeline(conn: &mut Conn, requests: Vec<Vec<Bytes>>) -> Vec<Reply> 
             }
             continue;
         }
+        let mut group_bytes = args_bytes(&first);
         let mut group = vec![first];
         while let Some(next) = requests.peek() {
-            if kind_of(conn, next) != kind {
+            if kind_of(conn, next) != kind || group_bytes >= GROUP_BYTES_MAX {
                 break;
             }
+            group_bytes += args_bytes(next);
             conn.node.count_command();
             group.extend(requests.next());
         }

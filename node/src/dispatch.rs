@@ -180,8 +180,18 @@ pub async fn dispatch(conn: &mut Conn, args: Vec<Bytes>) -> Reply {
     }
 }
 
+/// The largest command a write may carry: one Raft entry must fit well
+/// within the transport's 64 MiB message limit.
+pub const PROPOSAL_BYTES_MAX: usize = 32 * 1024 * 1024;
+
 async fn write_one(conn: &mut Conn, spec: &CommandSpec, args: Vec<Bytes>) -> Reply {
     let slot = slot_of(spec, &args);
+    let bytes: usize = args.iter().map(|a| a.len()).sum();
+    if bytes > PROPOSAL_BYTES_MAX {
+        return reply(Err(CommandError::err(format!(
+            "command of {bytes} bytes exceeds the {PROPOSAL_BYTES_MAX} bytes a replicated write may carry"
+        ))));
+    }
     if !conn.node.is_leader() {
         return not_leader(conn, slot, args).await;
     }

@@ -72,9 +72,8 @@ pub trait Keyspace {
 
     /// Visits live keys of `db` in slot order starting at `start_slot`, whole
     /// slots at a time, until `visit` breaks. Returns the first slot not
-    /// visited (`SLOT_COUNT` when all were).
-    ///
-    /// Read-only views only: apply never scans.
+    /// visited (`SLOT_COUNT` when all were). `visit` keeps being called for
+    /// the rest of the slot after it breaks, so a cursor never splits a slot.
     fn scan_from_slot(
         &self,
         db: DbIndex,
@@ -316,6 +315,63 @@ impl<'a> ApplyTxn<'a> {
         Ok(self.key_counts.get_mut(&db).expect("inserted above"))
     }
 
+    /// The first slot at or after `from` holding a key of `db`, pending
+    /// writes included.
+    fn next_slot_with_keys(&self, db: DbIndex, from: u16) -> Result<Option<u16>, StorageError> {
+        if from >= SLOT_COUNT {
+            return Ok(None);
+        }
+        let start = keys::slot_prefix(db, from);
+        let db_prefix = keys::db_prefix(db);
+        let pending = self
+            .data
+            .range(start.to_vec()..)
+            .take_while(|(k, _)| k.starts_with(&db_prefix))
+            .find(|(_, v)| v.is_some())
+            .and_then(|(k, _)| keys::decode_data_key(k).map(|(_, slot, _)| slot));
+        let mut stored = None;
+        if !self.flushed.contains(&db) {
+            let mut iter =
+                self.db.iterator_cf(Cf::Data.handle(self.db), IteratorMode::From(&start, Direction::Forward));
+            if let Some(item) = iter.next() {
+                let (raw, _) = item?;
+                if let Some((key_db, slot, _)) = keys::decode_data_key(&raw) {
+                    if key_db == db {
+                        stored = Some(slot);
+                    }
+                }
+            }
+        }
+        Ok(match (pending, stored) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        })
+    }
+
+    /// Every key of `db` in `slot` with its value, pending writes applied,
+    /// in key order.
+    fn slot_contents(&self, db: DbIndex, slot: u16) -> Result<Vec<(Vec<u8>, StoredValue)>, StorageError> {
+        let prefix = keys::slot_prefix(db, slot);
+        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+        if !self.flushed.contains(&db) {
+            let iter = self.db.iterator_cf(Cf::Data.handle(self.db), IteratorMode::From(&prefix, Direction::Forward));
+            for item in iter {
+                let (raw, value) = item?;
+                if !raw.starts_with(&prefix) {
+                    break;
+                }
+                merged.insert(raw.to_vec(), value.to_vec());
+            }
+        }
+        for (raw, pending) in self.data.range(prefix.to_vec()..).take_while(|(k, _)| k.starts_with(&prefix)) {
+            match pending {
+                Some(value) => merged.insert(raw.clone(), value.clone()),
+                None => merged.remove(raw),
+            };
+        }
+        merged.into_iter().map(|(raw, value)| Ok((raw[4..].to_vec(), StoredValue::decode(&value)?))).collect()
+    }
+
     fn raw_data(&self, db: DbIndex, data_key: &[u8]) -> Result<Option<StoredValue>, StorageError> {
         if let Some(pending) = self.data.get(data_key) {
             return pending.as_deref().map(StoredValue::decode).transpose();
@@ -412,16 +468,36 @@ impl Keyspace for ApplyTxn<'_> {
 
     fn scan_from_slot(
         &self,
-        _db: DbIndex,
-        _start_slot: u16,
-        _visit: &mut dyn FnMut(&[u8], &StoredValue) -> ControlFlow<()>,
+        db: DbIndex,
+        start_slot: u16,
+        visit: &mut dyn FnMut(&[u8], &StoredValue) -> ControlFlow<()>,
     ) -> Result<u16, StorageError> {
-        // Scans are read-only commands; they never run inside apply, where the
-        // pending batch would have to be merged into the iteration.
-        Err(StorageError::corrupt("apply", "scan inside apply is not supported"))
+        let mut slot = start_slot;
+        while let Some(found) = self.next_slot_with_keys(db, slot)? {
+            let mut broke = false;
+            for (key, value) in self.slot_contents(db, found)? {
+                if value.header.is_expired(self.now_ms) {
+                    continue;
+                }
+                if visit(&key, &value).is_break() {
+                    broke = true;
+                }
+            }
+            if broke {
+                return Ok(found + 1);
+            }
+            slot = found + 1;
+        }
+        Ok(SLOT_COUNT)
     }
 
-    fn keys_in_slot(&self, _db: DbIndex, _slot: u16, _count: usize) -> Result<Vec<Bytes>, StorageError> {
-        Err(StorageError::corrupt("apply", "slot listing inside apply is not supported"))
+    fn keys_in_slot(&self, db: DbIndex, slot: u16, count: usize) -> Result<Vec<Bytes>, StorageError> {
+        Ok(self
+            .slot_contents(db, slot)?
+            .into_iter()
+            .filter(|(_, v)| !v.header.is_expired(self.now_ms))
+            .take(count)
+            .map(|(k, _)| Bytes::from(k))
+            .collect())
     }
 }

@@ -237,15 +237,8 @@ where
         // Pending entries are newer than anything on disk at their index.
         found.extend(pending);
         let mut entries = Vec::with_capacity(found.len());
-        let mut expected = start;
         for (index, bytes) in found {
-            if index != expected {
-                // A hole means the range runs past what exists; openraft
-                // asks only for existing entries, so stop at the first gap.
-                break;
-            }
             entries.push(Self::decode(index, &bytes)?);
-            expected += 1;
         }
         Ok(entries)
     }

@@ -469,14 +469,20 @@ fn kill(conn: &mut Conn, opts: &[Bytes]) -> Result<Frame, CommandError> {
     } else {
         KillFilter::parse(opts)?
     };
-    let victims: Vec<u64> = snapshot(conn).iter().filter(|info| filter.matches(info, me)).map(|info| info.id).collect();
-    for &id in &victims {
-        if id == me {
-            // Closed after this reply is written, like Redis's CLOSE_AFTER_REPLY.
-            conn.closing = true;
-        } else {
+    let victims: Vec<u64> = {
+        // Requested under the registry lock: a connection that unregisters
+        // concurrently either is not found here or is registered until after
+        // the request, and then `forget` removes it.
+        let registry = conn.node.clients.lock().unwrap_or_else(|p| p.into_inner());
+        let victims: Vec<u64> = registry.values().filter(|info| filter.matches(info, me)).map(|info| info.id).collect();
+        for &id in victims.iter().filter(|&&id| id != me) {
             conn.node.client_control.request_kill(id);
         }
+        victims
+    };
+    if victims.contains(&me) {
+        // Closed after this reply is written, like Redis's CLOSE_AFTER_REPLY.
+        conn.closing = true;
     }
     if old_form {
         if victims.is_empty() {

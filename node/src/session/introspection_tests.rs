@@ -80,6 +80,13 @@ fn acl_categories_follow_redis_derivation() {
     assert_eq!(acl_categories(named("info")), ["slow", "dangerous"]);
     assert_eq!(acl_categories(named("multi")), ["fast", "transaction"]);
     assert!(acl_categories(named("command|docs")).contains(&"connection"));
+    assert_eq!(acl_categories(named("dbsize")), ["keyspace", "read", "fast"]);
+    assert_eq!(acl_categories(named("time")), ["fast"]);
+    // OBJECT needs a subcommand: like CLIENT, a pure container.
+    assert_eq!(acl_categories(named("object")), ["slow"]);
+    assert!(visible_flags(named("object").spec).is_empty());
+    // COMMAND runs alone too: it keeps its own flags and categories.
+    assert!(!visible_flags(named("command").spec).is_empty());
 }
 
 #[test]

@@ -20,7 +20,7 @@ use resp::{Frame, RespVersion};
 use storage::{Keyspace, TxnGuard, WatchedKey};
 
 use crate::commands::{self, CommandSpec, Handler};
-use crate::dispatch::{Conn, MultiState};
+use crate::dispatch::{self, Conn, MultiState};
 use crate::error::CommandError;
 use crate::node::Reply;
 
@@ -276,6 +276,13 @@ async fn exec(conn: &mut Conn) -> Reply {
     let batch_frame = if any_write {
         if !conn.node.is_leader() {
             return reply(Err(conn.node.redirect(slot)));
+        }
+        let bytes: usize = batch_commands.iter().flatten().map(|a| a.len()).sum();
+        if bytes > dispatch::PROPOSAL_BYTES_MAX {
+            return reply(Err(CommandError::err(format!(
+                "transaction of {bytes} bytes exceeds the {} bytes a replicated write may carry",
+                dispatch::PROPOSAL_BYTES_MAX
+            ))));
         }
         let mut batch = conn.batch(batch_commands);
         batch.transaction = Some(guard);
