@@ -53,7 +53,11 @@ pub async fn serve(node: Arc<Node>, mut stream: TcpStream, peer: String, local: 
             if input.capacity() - input.len() < READ_CHUNK_BYTES / 4 {
                 input.reserve(READ_CHUNK_BYTES);
             }
-            match stream.read_buf(&mut input).await {
+            let read = tokio::select! {
+                read = stream.read_buf(&mut input) => read,
+                () = node.client_control.killed(conn.id) => break 'connection,
+            };
+            match read {
                 Ok(0) | Err(_) => break 'connection,
                 Ok(n) => {
                     node.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
@@ -79,11 +83,12 @@ pub async fn serve(node: Arc<Node>, mut stream: TcpStream, peer: String, local: 
             }
             output.clear();
         }
-        if conn.closing {
+        if conn.closing || node.client_control.kill_requested(conn.id) {
             break;
         }
     }
     conn.unregister();
+    node.client_control.forget(conn.id);
 }
 
 fn encode_reply(reply: &Reply, output: &mut BytesMut, version: RespVersion) {
@@ -112,6 +117,14 @@ fn kind_of(conn: &Conn, args: &[Bytes]) -> Kind {
     }
 }
 
+/// Queues a reply unless the client switched replies off (CLIENT REPLY),
+/// which it may do in the middle of a pipeline.
+fn keep(conn: &Conn, replies: &mut Vec<Reply>, reply: Reply) {
+    if conn.node.client_control.reply_wanted(conn.id) {
+        replies.push(reply);
+    }
+}
+
 fn args_bytes(args: &[Bytes]) -> usize {
     args.iter().map(|a| a.len()).sum()
 }
@@ -125,7 +138,8 @@ async fn run_pipeline(conn: &mut Conn, requests: Vec<Vec<Bytes>>) -> Vec<Reply> 
         conn.note_command(&first, Instant::now());
         let kind = kind_of(conn, &first);
         if kind == Kind::Other {
-            replies.push(dispatch::dispatch(conn, first).await);
+            let reply = dispatch::dispatch(conn, first).await;
+            keep(conn, &mut replies, reply);
             if conn.closing {
                 break;
             }
@@ -143,11 +157,17 @@ async fn run_pipeline(conn: &mut Conn, requests: Vec<Vec<Bytes>>) -> Vec<Reply> 
         }
         if group.len() == 1 {
             let only = group.pop().expect("group has one request");
-            replies.push(dispatch::dispatch(conn, only).await);
-        } else if kind == Kind::Write {
-            replies.extend(dispatch::write_group(conn, group).await);
+            let reply = dispatch::dispatch(conn, only).await;
+            keep(conn, &mut replies, reply);
         } else {
-            replies.extend(dispatch::read_group(conn, group).await);
+            let group_replies = if kind == Kind::Write {
+                dispatch::write_group(conn, group).await
+            } else {
+                dispatch::read_group(conn, group).await
+            };
+            for reply in group_replies {
+                keep(conn, &mut replies, reply);
+            }
         }
     }
     replies

@@ -102,7 +102,7 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
         std::thread::sleep(POLL_INTERVAL);
     };
     println!("Redraft dev cluster: {} nodes, leader is node {leader}", args.nodes);
-    println!("{:<6} {:<22} {:<22} {:<9} {}", "node", "client", "raft", "role", "data");
+    println!("{:<6} {:<22} {:<22} {:<9} data", "node", "client", "raft", "role");
     for i in 0..args.nodes {
         let role = if (i + 1) as u64 == leader { "leader" } else { "follower" };
         println!(

@@ -121,7 +121,7 @@ async fn accept_loop(node: Arc<Node>, listener: TcpListener, stop: watch::Receiv
         let current = node.connected_clients.fetch_add(1, Ordering::AcqRel);
         let node = node.clone();
         tokio::spawn(async move {
-            if current >= node.args.maxclients {
+            if current >= node.maxclients.load(Ordering::Relaxed) {
                 node.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
                 use tokio::io::AsyncWriteExt;
                 let mut stream = stream;

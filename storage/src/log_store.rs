@@ -9,6 +9,10 @@
 //! is still in flight. Truncate, purge and vote go through the same thread,
 //! in order, and are waited for.
 
+// openraft's trait methods return its own `StorageError`, which is large;
+// our helpers return the same type so `?` works without conversions.
+#![allow(clippy::result_large_err)]
+
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::marker::PhantomData;

@@ -33,6 +33,9 @@ const CRC32C: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI);
 
 static SEQUENCE: AtomicU64 = AtomicU64::new(0);
 
+/// A snapshot's metadata and the file holding it.
+pub type SnapshotOnDisk<N> = (SnapshotMeta<u64, N>, SnapshotFile);
+
 /// A snapshot file: the data openraft hands around as `SnapshotData`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SnapshotFile {
@@ -219,9 +222,7 @@ fn prune(dir: &Path) -> Result<(), StorageError> {
 ///
 /// # Errors
 /// I/O or decoding errors reading its header.
-pub fn latest<C: RaftTypeConfig<NodeId = u64>>(
-    dir: &Path,
-) -> Result<Option<(SnapshotMeta<u64, C::Node>, SnapshotFile)>, StorageError> {
+pub fn latest<C: RaftTypeConfig<NodeId = u64>>(dir: &Path) -> Result<Option<SnapshotOnDisk<C::Node>>, StorageError> {
     let Some(path) = snapshot_files(dir)?.pop() else { return Ok(None) };
     let (_, meta) = open_reader::<C>(&path)?;
     Ok(Some((meta, SnapshotFile { path })))

@@ -1,7 +1,5 @@
 //! Argument parsing with Redis's error texts.
 
-use bytes::Bytes;
-
 use crate::error::CommandError;
 
 /// Parses a whole argument as a signed 64-bit integer the way Redis's
@@ -32,52 +30,4 @@ pub fn parse_i64(arg: &[u8]) -> Option<i64> {
 /// [`parse_i64`] with Redis's error.
 pub fn int_arg(arg: &[u8]) -> Result<i64, CommandError> {
     parse_i64(arg).ok_or(CommandError::NotInteger)
-}
-
-/// A cursor over a command's arguments (after the name).
-pub struct ArgCursor<'a> {
-    args: &'a [Bytes],
-    at: usize,
-}
-
-impl<'a> ArgCursor<'a> {
-    /// Starts after `skip` leading arguments (1 to skip the command name).
-    pub fn new(args: &'a [Bytes], skip: usize) -> Self {
-        ArgCursor { args, at: skip.min(args.len()) }
-    }
-
-    pub fn remaining(&self) -> usize {
-        self.args.len() - self.at
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.remaining() == 0
-    }
-
-    /// The next argument, or a syntax error.
-    pub fn next_bytes(&mut self) -> Result<&'a Bytes, CommandError> {
-        let arg = self.args.get(self.at).ok_or(CommandError::Syntax)?;
-        self.at += 1;
-        Ok(arg)
-    }
-
-    pub fn next_i64(&mut self) -> Result<i64, CommandError> {
-        int_arg(self.next_bytes()?)
-    }
-
-    /// Looks at the next argument without consuming it.
-    pub fn peek(&self) -> Option<&'a Bytes> {
-        self.args.get(self.at)
-    }
-
-    /// Consumes the next argument if it is `flag` (case-insensitive).
-    pub fn eat_flag(&mut self, flag: &str) -> bool {
-        match self.peek() {
-            Some(arg) if arg.eq_ignore_ascii_case(flag.as_bytes()) => {
-                self.at += 1;
-                true
-            }
-            _ => false,
-        }
-    }
 }

@@ -192,7 +192,10 @@ pub struct Ctx<'a> {
     pub db: DbIndex,
     /// Number of databases (`SELECT`/`MOVE` bounds).
     pub db_count: u16,
-    /// Whether replies may use RESP3 shapes.
+    /// Whether replies may use RESP3 shapes. Most shapes are chosen by the
+    /// encoder; commands whose RESP3 reply has another structure (ZRANGE
+    /// WITHSCORES pairs, coming with the sorted sets) read this.
+    #[allow(dead_code)]
     pub resp3: bool,
     /// Seeded from the log entry in apply, so every replica draws the same
     /// numbers; from the OS in reads.
