@@ -64,6 +64,7 @@ pub fn run_command(
                 *db = index;
                 Frame::ok()
             }),
+            "ping" if args.len() > 2 => Err(CommandError::WrongArity("ping".into())),
             "ping" => Ok(crate::session::ping_reply(args, false)),
             "echo" => Ok(Frame::Bulk(args[1].clone())),
             other => Err(CommandError::err(format!("'{other}' cannot be part of a replicated batch"))),

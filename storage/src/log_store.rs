@@ -43,8 +43,9 @@ type Done = Box<dyn FnOnce(Result<(), std::io::Error>) + Send>;
 enum Op {
     /// Entries to append, encoded, with their log ids.
     Append { entries: Vec<(LogId<u64>, Vec<u8>)>, done: Done },
-    /// Any other write (truncate, purge, vote): a batch written synced.
-    Batch { batch: WriteBatch, done: Done },
+    /// Any other write (truncate, purge, vote, committed index), in order
+    /// with the appends queued before it; synced unless `sync` is false.
+    Batch { batch: WriteBatch, sync: bool, done: Done },
 }
 
 /// Entries appended but not yet on disk, by index.
@@ -58,6 +59,7 @@ fn start_writer(db: RocksDb, pending: Pending) -> mpsc::Sender<Op> {
             let cf = Cf::RaftLog.handle(&db);
             let mut sync = WriteOptions::default();
             sync.set_sync(true);
+            let unsynced = WriteOptions::default();
             while let Ok(first) = ops.recv() {
                 let mut group = vec![first];
                 group.extend(ops.try_iter());
@@ -105,9 +107,10 @@ fn start_writer(db: RocksDb, pending: Pending) -> mpsc::Sender<Op> {
                                 run.push((*log_id, Box::new(|_| {})));
                             }
                         }
-                        Op::Batch { batch: other, done } => {
+                        Op::Batch { batch: other, sync: synced, done } => {
                             flush(&mut batch, &mut run);
-                            let result = db.write_opt(other, &sync).map_err(|e| std::io::Error::other(e.to_string()));
+                            let opts = if synced { &sync } else { &unsynced };
+                            let result = db.write_opt(other, opts).map_err(|e| std::io::Error::other(e.to_string()));
                             done(result);
                         }
                     }
@@ -161,7 +164,7 @@ where
             let _ = tx.send(result);
         });
         self.writer
-            .send(Op::Batch { batch, done })
+            .send(Op::Batch { batch, sync: true, done })
             .map_err(|_| StorageIOError::write(AnyError::error("Raft log writer stopped")))?;
         match rx.await {
             Ok(Ok(())) => Ok(()),
@@ -276,14 +279,14 @@ where
     }
 
     async fn save_committed(&mut self, committed: Option<LogId<u64>>) -> Result<(), StorageError<u64>> {
-        // Not synced: losing it only means re-learning the commit index from
-        // the leader; it is never needed for safety.
-        let bytes = bincode::serialize(&committed).map_err(|e| StorageIOError::write(io_err(*e)))?;
-        let mut opts = WriteOptions::default();
-        opts.set_sync(false);
-        self.db
-            .put_cf_opt(Cf::RaftMeta.handle(&self.db), COMMITTED_KEY, bytes, &opts)
-            .map_err(|e| StorageIOError::write(io_err(e)).into())
+        // Not waited for and not synced: losing it only means re-learning the
+        // commit index from the leader. It goes through the writer so that in
+        // the WAL it follows the entries it covers; a crash can then never
+        // recover a commit index beyond the recovered log.
+        let batch = self.meta_batch(COMMITTED_KEY, &committed)?;
+        self.writer
+            .send(Op::Batch { batch, sync: false, done: Box::new(|_| {}) })
+            .map_err(|_| StorageIOError::write(AnyError::error("Raft log writer stopped")).into())
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId<u64>>, StorageError<u64>> {

@@ -41,6 +41,7 @@ pub fn run<'a>(
 ) -> Pin<Box<dyn Future<Output = Reply> + Send + 'a>> {
     Box::pin(async move {
         match spec.name {
+            "ping" if args.len() > 2 => reply(Err(CommandError::WrongArity("ping".into()))),
             "ping" => Reply::Frame(ping_reply(&args, false)),
             "echo" => Reply::Frame(Frame::Bulk(args[1].clone())),
             "select" => reply(parse_select(&args, conn.node.args.databases).map(|db| {
