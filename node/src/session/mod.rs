@@ -239,6 +239,12 @@ fn replicated(spec: &CommandSpec) -> bool {
     spec.is_write() || spec.name == "select"
 }
 
+/// Whether a queued command runs inside the batch (data commands, and the
+/// connection commands the executor knows) or at EXEC time on this node.
+fn runs_in_batch(spec: &CommandSpec) -> bool {
+    matches!(spec.handler, Handler::Data(_)) || matches!(spec.name, "select" | "ping" | "echo")
+}
+
 async fn exec(conn: &mut Conn) -> Reply {
     let Some(state) = conn.multi.take() else {
         return reply(Err(CommandError::err("EXEC without MULTI")));
@@ -256,14 +262,11 @@ async fn exec(conn: &mut Conn) -> Reply {
     }
     // Connection commands other than SELECT/PING/ECHO cannot run inside
     // apply; they run here, at EXEC time, and their replies are spliced in.
-    let in_batch = |spec: &CommandSpec| {
-        matches!(spec.handler, Handler::Data(_)) || matches!(spec.name, "select" | "ping" | "echo")
-    };
     let any_write = specs.iter().any(|s| replicated(s));
     let mut local_replies = Vec::new();
     let mut batch_commands = Vec::new();
     for (spec, args) in specs.iter().zip(state.queued) {
-        if in_batch(spec) {
+        if runs_in_batch(spec) {
             batch_commands.push(args);
         } else {
             local_replies.push(run(conn, spec, args).await);
@@ -342,8 +345,7 @@ fn splice(conn: &Conn, specs: &[&'static CommandSpec], batch_frame: Frame, local
     let mut local = local.into_iter();
     let mut out = Vec::with_capacity(specs.len());
     for spec in specs {
-        let is_batch = matches!(spec.handler, Handler::Data(_)) || matches!(spec.name, "select" | "ping" | "echo");
-        let next = if is_batch { batch_replies.next().map(Reply::Frame) } else { local.next() };
+        let next = if runs_in_batch(spec) { batch_replies.next().map(Reply::Frame) } else { local.next() };
         match next {
             Some(Reply::Frame(frame)) => out.push(frame),
             Some(Reply::Raw(raw)) => {
