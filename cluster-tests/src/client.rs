@@ -138,6 +138,29 @@ impl RespClient {
         }
     }
 
+    /// Writes `bytes` as they are, panicking with the address on a socket error.
+    ///
+    /// # Panics
+    /// On any error from [`RespClient::send_raw`].
+    #[track_caller]
+    pub fn must_send_raw(&mut self, bytes: &[u8]) {
+        if let Err(e) = self.send_raw(bytes) {
+            panic!("writing {} to {}: {e}", escape(bytes), self.addr);
+        }
+    }
+
+    /// Sends one command and returns the reply's exact bytes, panicking on an I/O error.
+    ///
+    /// # Panics
+    /// On any error from [`RespClient::cmd_raw`].
+    #[track_caller]
+    pub fn must_cmd_raw<A: AsRef<[u8]>>(&mut self, args: &[A]) -> Vec<u8> {
+        match self.cmd_raw(args) {
+            Ok(bytes) => bytes,
+            Err(e) => panic!("{} on {}: {e}", describe_command(args), self.addr),
+        }
+    }
+
     /// Sends all `commands` in one write, then reads one reply per command.
     ///
     /// # Errors

@@ -84,6 +84,7 @@ impl TestCluster {
 
     fn launch(n: usize, proxied: bool) -> TestCluster {
         assert!(n >= 1, "a cluster needs at least one node");
+        assert!(!proxied || n >= 2, "a proxied cluster needs links, so at least two nodes");
         let guard = serial();
         let bin = redraft_bin();
         let dir = tempfile::Builder::new().prefix("redraft-cluster-").tempdir().expect("a temp dir for the cluster");
@@ -97,20 +98,8 @@ impl TestCluster {
         let nodes = ids
             .iter()
             .map(|&id| {
-                let peers = ids
-                    .iter()
-                    .map(|&peer| {
-                        let port = match &proxy {
-                            None => raft_ports[peer as usize - 1],
-                            // A node's own entry must also lead through the proxy: the first
-                            // node's entries become everyone's addresses (see proxy.rs).
-                            Some(proxy) if peer == id => proxy.port(id % n as NodeId + 1, id),
-                            Some(proxy) => proxy.port(id, peer),
-                        };
-                        format!("{peer}=127.0.0.1:{port}")
-                    })
-                    .collect::<Vec<_>>()
-                    .join(",");
+                let index = id as usize - 1;
+                let peers = peers_arg(id, &raft_ports, proxy.as_ref());
                 let data_dir = dir.path().join(format!("n{id}"));
                 let args = [
                     "server",
@@ -119,24 +108,17 @@ impl TestCluster {
                     "--bind",
                     "127.0.0.1",
                     "--port",
-                    &client_ports[id as usize - 1].to_string(),
+                    &client_ports[index].to_string(),
                     "--raft-port",
-                    &raft_ports[id as usize - 1].to_string(),
+                    &raft_ports[index].to_string(),
                     "--dir",
                     &data_dir.to_string_lossy(),
                     "--peers",
                     &peers,
-                ]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
-                Node {
-                    id,
-                    client_port: client_ports[id as usize - 1],
-                    log: dir.path().join(format!("n{id}.log")),
-                    args,
-                    process: Mutex::new(None),
-                }
+                ];
+                let args = args.iter().map(|s| s.to_string()).collect();
+                let log = dir.path().join(format!("n{id}.log"));
+                Node { id, client_port: client_ports[index], log, args, process: Mutex::new(None) }
             })
             .collect();
         let cluster = TestCluster { bin, nodes, proxy, dir: Some(dir), _serial: guard };
@@ -483,6 +465,23 @@ impl TestCluster {
             panic!("{} through node {id}: no success in {elapsed:?}; last: {last}", args.join(" "))
         })
     }
+}
+
+/// Node `id`'s `--peers`: every node's Raft address (`raft_ports[id - 1]`), or with a proxy,
+/// the proxy listener of the link from `id` to it.
+fn peers_arg(id: NodeId, raft_ports: &[u16], proxy: Option<&FaultProxy>) -> String {
+    let n = raft_ports.len() as NodeId;
+    let entry = |peer: NodeId| {
+        let port = match proxy {
+            None => raft_ports[peer as usize - 1],
+            // A node's own entry must also lead through the proxy: the first node's entries
+            // become everyone's addresses (see proxy.rs).
+            Some(proxy) if peer == id => proxy.port(id % n + 1, id),
+            Some(proxy) => proxy.port(id, peer),
+        };
+        format!("{peer}=127.0.0.1:{port}")
+    };
+    (1..=n).map(entry).collect::<Vec<_>>().join(",")
 }
 
 impl Drop for TestCluster {

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use cluster_tests::client::error_text;
 use cluster_tests::harness::{info_number, NodeId, APPLY_DEADLINE};
-use cluster_tests::{eventually, Frame, RespClient, TestCluster};
+use cluster_tests::{eventually, Frame, Reply, RespClient, TestCluster};
 
 /// The key slot Redis Cluster assigns to a key without a hash tag: CRC16 (XMODEM) mod 16384.
 fn key_slot(key: &[u8]) -> u16 {
@@ -61,7 +61,8 @@ fn a_fresh_cluster_elects_exactly_one_leader_that_every_node_names() {
 fn cluster_slots_on_every_node_name_the_leader_as_master_of_all_slots() {
     let cluster = TestCluster::start(3);
     let leader = cluster.leader();
-    let leader_port = cluster.addr(leader).rsplit(':').next().and_then(|p| p.parse::<i64>().ok()).unwrap();
+    let leader_addr = cluster.addr(leader);
+    let leader_port: i64 = leader_addr.rsplit(':').next().and_then(|p| p.parse().ok()).expect("a port in the address");
     for id in cluster.ids() {
         let reply = cluster.cmd(id, &["CLUSTER", "SLOTS"]);
         let Frame::Array(ranges) = &reply else { panic!("CLUSTER SLOTS on node {id}: {reply:?}") };
@@ -93,9 +94,9 @@ fn writes_through_any_node_are_readable_from_all() {
     assert_eq!(error_text(&reply).as_deref(), Some(expected.as_str()), "SET on follower {follower}");
 
     eprintln!("--- following the redirect");
-    let Some(target) = expected.split(' ').nth(2) else { unreachable!() };
-    let reply = RespClient::must_connect(target).must_cmd(&["SET", "greeting", "hello"]);
-    assert_eq!(reply, Frame::ok(), "SET on the leader");
+    let Reply::Moved(target) = Reply::classify(Ok(reply)) else { unreachable!("checked above") };
+    let reply = RespClient::must_connect(&target).must_cmd(&["SET", "greeting", "hello"]);
+    assert_eq!(reply, Frame::ok(), "SET on the leader at {target}");
 
     eprintln!("--- GET with redirects from every node");
     for id in cluster.ids() {

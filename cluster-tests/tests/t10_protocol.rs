@@ -14,7 +14,7 @@ const BYTE_GAP: Duration = Duration::from_millis(2);
 #[track_caller]
 fn must_exchange(cluster: &TestCluster, request: &[u8]) -> Vec<u8> {
     let mut client = cluster.client(1);
-    client.send_raw(request).expect("sending the request");
+    client.must_send_raw(request);
     client.read_raw().unwrap_or_else(|e| panic!("reply to {}: {e}", cluster_tests::client::escape(request)))
 }
 
@@ -46,7 +46,7 @@ fn ping_replies_with_the_exact_bytes_redis_sends() {
 fn inline_commands_are_split_like_redis_does() {
     let cluster = TestCluster::start(1);
     let mut client = cluster.client(1);
-    client.send_raw(b"PING\r\nECHO \"a b\"\r\nSET ik 'x y'\r\nGET ik\n\r\nPING\r\n").unwrap();
+    client.must_send_raw(b"PING\r\nECHO \"a b\"\r\nSET ik 'x y'\r\nGET ik\n\r\nPING\r\n");
     assert_replies(&mut client, b"+PONG\r\n$3\r\na b\r\n+OK\r\n$3\r\nx y\r\n+PONG\r\n");
 }
 
@@ -66,7 +66,7 @@ fn a_hundred_pipelined_commands_get_their_replies_in_order() {
         expected.extend(b"+OK\r\n");
         expected.extend(format!("${}\r\n{value}\r\n", value.len()).as_bytes());
     }
-    client.send_raw(&request).unwrap();
+    client.must_send_raw(&request);
     assert_replies(&mut client, &expected);
 }
 
@@ -79,12 +79,12 @@ fn a_request_split_into_single_bytes_is_reassembled() {
     let mut client = cluster.client(1);
     for request in [&b"*1\r\n$4\r\nPING\r\n"[..], b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\nv1\r\n"] {
         for byte in request {
-            client.send_raw(&[*byte]).unwrap();
+            client.must_send_raw(&[*byte]);
             std::thread::sleep(BYTE_GAP);
         }
     }
     assert_replies(&mut client, b"+PONG\r\n+OK\r\n");
-    assert_eq!(client.cmd(&["GET", "k"]).unwrap(), Frame::bulk("v1"));
+    assert_eq!(client.must_cmd(&["GET", "k"]), Frame::bulk("v1"));
 }
 
 /// Goal: a malformed multibulk header gets Redis's protocol error, then the connection closes.
@@ -93,7 +93,7 @@ fn a_request_split_into_single_bytes_is_reassembled() {
 fn a_malformed_multibulk_length_gets_a_protocol_error_and_the_connection_closes() {
     let cluster = TestCluster::start(1);
     let mut client = cluster.client(1);
-    client.send_raw(b"*abc\r\n").unwrap();
+    client.must_send_raw(b"*abc\r\n");
     let all = client.read_until_closed().expect("the server closes the connection");
     assert_eq!(String::from_utf8_lossy(&all), "-ERR Protocol error: invalid multibulk length\r\n");
 }
@@ -104,9 +104,9 @@ fn a_malformed_multibulk_length_gets_a_protocol_error_and_the_connection_closes(
 fn an_unknown_command_gets_an_error_and_the_connection_stays_open() {
     let cluster = TestCluster::start(1);
     let mut client = cluster.client(1);
-    client.send_raw(b"*2\r\n$6\r\nFOOBAR\r\n$1\r\na\r\n").unwrap();
+    client.must_send_raw(b"*2\r\n$6\r\nFOOBAR\r\n$1\r\na\r\n");
     assert_replies(&mut client, b"-ERR unknown command 'FOOBAR', with args beginning with: 'a' \r\n");
-    assert_eq!(client.cmd(&["PING"]).unwrap(), Frame::simple("PONG"));
+    assert_eq!(client.must_cmd(&["PING"]), Frame::simple("PONG"));
 }
 
 /// Goal: a bulk length above 512 MiB, or an array count above 2^31-1, is refused up front
@@ -122,7 +122,7 @@ fn huge_declared_lengths_are_rejected_and_close_the_connection() {
     ];
     for (request, expected) in cases {
         let mut client = cluster.client(1);
-        client.send_raw(request).unwrap();
+        client.must_send_raw(request);
         let all = client.read_until_closed().expect("the server closes the connection");
         assert_eq!(String::from_utf8_lossy(&all), expected, "reply to {}", String::from_utf8_lossy(request));
     }
@@ -135,16 +135,17 @@ fn huge_declared_lengths_are_rejected_and_close_the_connection() {
 fn hello_3_returns_a_map_and_switches_the_connection_to_resp3() {
     let cluster = TestCluster::start(1);
     let mut client = cluster.client(1);
-    let raw = client.cmd_raw(&["HELLO", "3"]).unwrap();
+    let raw = client.must_cmd_raw(&["HELLO", "3"]);
     assert_eq!(raw.first(), Some(&b'%'), "HELLO 3 reply: {}", String::from_utf8_lossy(&raw));
-    let (frame, _) = resp::parse_frame(&raw, &resp::Limits::default()).unwrap().unwrap();
+    let parsed = resp::parse_frame(&raw, &resp::Limits::default());
+    let Ok(Some((frame, _))) = parsed else { panic!("HELLO 3 reply does not parse: {parsed:?}") };
     let Frame::Map(pairs) = frame else { panic!("HELLO 3 is not a map: {frame:?}") };
     let field = |name: &str| pairs.iter().find(|(k, _)| *k == Frame::bulk(name.to_string())).map(|(_, v)| v.clone());
     assert_eq!(field("server"), Some(Frame::bulk("redis")));
     assert_eq!(field("proto"), Some(Frame::Integer(3)));
-    assert_eq!(client.cmd_raw(&["GET", "missing"]).unwrap(), b"_\r\n");
+    assert_eq!(client.must_cmd_raw(&["GET", "missing"]), b"_\r\n");
 
-    let raw = client.cmd_raw(&["HELLO", "2"]).unwrap();
+    let raw = client.must_cmd_raw(&["HELLO", "2"]);
     assert_eq!(raw.first(), Some(&b'*'), "HELLO 2 reply: {}", String::from_utf8_lossy(&raw));
-    assert_eq!(client.cmd_raw(&["GET", "missing"]).unwrap(), b"$-1\r\n");
+    assert_eq!(client.must_cmd_raw(&["GET", "missing"]), b"$-1\r\n");
 }

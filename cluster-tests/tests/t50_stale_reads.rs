@@ -57,7 +57,7 @@ fn a_paused_old_leader_never_serves_a_stale_read_after_it_resumes() {
 
     eprintln!("--- queue a GET on frozen node {old}, then SIGCONT it");
     let mut queued = RespClient::connect(&cluster.addr(old)).expect("the kernel accepts connections to a stopped node");
-    queued.set_timeout(PROBE_TIMEOUT).unwrap();
+    queued.set_timeout(PROBE_TIMEOUT).expect("setting the probe timeout");
     queued.send(&["GET", KEY]).expect("queueing a GET");
     cluster.resume(old);
     assert_not_stale(old, Reply::classify(queued.read_frame()));
