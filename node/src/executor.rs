@@ -86,7 +86,17 @@ impl Executor for NodeExecutor {
         }
         let mut replies = Vec::with_capacity(batch.commands.len());
         for args in &batch.commands {
-            replies.push(run_command(txn, &mut db, self.db_count, batch.resp3, &mut rng, args));
+            // A bug that panics in command code would otherwise crash the
+            // node at this entry on every restart, on every replica. The
+            // panic is deterministic, so turning it into an error reply keeps
+            // replicas identical and the cluster available.
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                run_command(&mut *txn, &mut db, self.db_count, batch.resp3, &mut rng, args)
+            }));
+            replies.push(ran.unwrap_or_else(|_| {
+                tracing::error!(command = ?args.first(), "a command panicked while being applied");
+                CommandError::err("internal error while applying the command").to_frame()
+            }));
         }
         let frame =
             if batch.transaction.is_none() && replies.len() == 1 { replies.pop() } else { Some(Frame::Array(replies)) };
