@@ -70,7 +70,16 @@ impl TestCluster {
     /// When the `redraft` binary is missing, a node exits, or no leader emerges within
     /// [`LEADER_DEADLINE`].
     pub fn start(n: usize) -> TestCluster {
-        TestCluster::launch(n, false)
+        TestCluster::launch(n, false, &[])
+    }
+
+    /// Like [`TestCluster::start`], with extra `redraft server` flags on every node
+    /// (for example `--follower-mode proxy`).
+    ///
+    /// # Panics
+    /// As [`TestCluster::start`].
+    pub fn start_with_flags(n: usize, flags: &[&str]) -> TestCluster {
+        TestCluster::launch(n, false, flags)
     }
 
     /// Like [`TestCluster::start`], but every Raft link goes through a [`FaultProxy`], so links
@@ -79,10 +88,10 @@ impl TestCluster {
     /// # Panics
     /// As [`TestCluster::start`].
     pub fn start_proxied(n: usize) -> TestCluster {
-        TestCluster::launch(n, true)
+        TestCluster::launch(n, true, &[])
     }
 
-    fn launch(n: usize, proxied: bool) -> TestCluster {
+    fn launch(n: usize, proxied: bool, flags: &[&str]) -> TestCluster {
         assert!(n >= 1, "a cluster needs at least one node");
         assert!(!proxied || n >= 2, "a proxied cluster needs links, so at least two nodes");
         let guard = serial();
@@ -116,7 +125,7 @@ impl TestCluster {
                     "--peers",
                     &peers,
                 ];
-                let args = args.iter().map(|s| s.to_string()).collect();
+                let args = args.iter().chain(flags.iter()).map(|s| s.to_string()).collect();
                 let log = dir.path().join(format!("n{id}.log"));
                 Node { id, client_port: client_ports[index], log, args, process: Mutex::new(None) }
             })
