@@ -149,7 +149,8 @@ pub struct ReadView<'a> {
 }
 
 impl<'a> ReadView<'a> {
-    /// A view of the current state, judging expiry by `now_ms`.
+    /// A view of the current state, judging expiry by `now_ms`, or by the
+    /// latest applied leader time if that is later.
     pub fn new(db: &'a DB, now_ms: u64) -> Result<Self, StorageError> {
         let snapshot = db.snapshot();
         let applied_index = match snapshot.get_cf(Cf::SmMeta.handle(db), meta_keys::APPLIED)? {
@@ -159,7 +160,11 @@ impl<'a> ReadView<'a> {
             }
             None => 0,
         };
-        Ok(ReadView { db, snapshot, now_ms, applied_index })
+        // Never judge expiry by a clock behind the time already applied: a
+        // new leader whose clock lags the old one's must not show keys that
+        // the old leader already treated as expired.
+        let applied_clock_ms = read_u64(snapshot.get_cf(Cf::SmMeta.handle(db), meta_keys::CLOCK_MS)?)?;
+        Ok(ReadView { db, snapshot, now_ms: now_ms.max(applied_clock_ms), applied_index })
     }
 
     fn read_opts(&self) -> ReadOptions {
