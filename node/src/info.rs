@@ -477,27 +477,14 @@ fn cpu(s: &mut Section) {
 /// Keys and keys with a TTL per non-empty database.
 pub type KeyspaceCounts = BTreeMap<u16, (u64, u64)>;
 
-/// Counts keys (the maintained per-database count) and expiring keys.
-///
-/// Expiring keys are counted by scanning the `expires` column family: O(keys
-/// with a TTL) per call, acceptable for an occasional INFO; a maintained
-/// counter would make it O(1).
+/// Counts keys and expiring keys per database, both maintained by apply.
 fn keyspace_counts(node: &Node) -> Result<KeyspaceCounts, CommandError> {
     let view = storage::ReadView::new(&node.db, wall_clock_ms())?;
     let mut counts = KeyspaceCounts::new();
     for db in 0..node.args.databases {
         let keys = view.db_size(db)?;
         if keys > 0 {
-            counts.insert(db, (keys, 0));
-        }
-    }
-    let cf = storage::Cf::Expires.handle(&node.db);
-    for item in node.db.iterator_cf(cf, rocksdb::IteratorMode::Start) {
-        let (raw, _) = item.map_err(|e| CommandError::Storage(e.to_string()))?;
-        if let Some((db, _, _)) = storage::keys::decode_expires_key(&raw) {
-            if let Some(entry) = counts.get_mut(&db) {
-                entry.1 += 1;
-            }
+            counts.insert(db, (keys, view.expires_count(db)?));
         }
     }
     Ok(counts)

@@ -27,6 +27,11 @@ pub(crate) mod meta_keys {
         k.extend_from_slice(&db.to_be_bytes());
         k
     }
+    pub fn expires_count(db: u16) -> Vec<u8> {
+        let mut k = b"expires_count/".to_vec();
+        k.extend_from_slice(&db.to_be_bytes());
+        k
+    }
     pub fn flush_index(db: u16) -> Vec<u8> {
         let mut k = b"flush_index/".to_vec();
         k.extend_from_slice(&db.to_be_bytes());
@@ -69,6 +74,10 @@ pub trait Keyspace {
 
     /// The log index of the last FLUSHDB/FLUSHALL that emptied `db`.
     fn flush_index(&self, db: DbIndex) -> Result<u64, StorageError>;
+
+    /// Number of keys of `db` that have an expiry (INFO keyspace), counted
+    /// like [`Keyspace::db_size`].
+    fn expires_count(&self, db: DbIndex) -> Result<u64, StorageError>;
 
     /// Visits live keys of `db` in slot order starting at `start_slot`, whole
     /// slots at a time, until `visit` breaks. Returns the first slot not
@@ -214,6 +223,10 @@ impl<'a> Keyspace for ReadView<'a> {
         read_u64(self.snapshot.get_cf(Cf::SmMeta.handle(self.db), meta_keys::flush_index(db))?)
     }
 
+    fn expires_count(&self, db: DbIndex) -> Result<u64, StorageError> {
+        read_u64(self.snapshot.get_cf(Cf::SmMeta.handle(self.db), meta_keys::expires_count(db))?)
+    }
+
     fn scan_from_slot(
         &self,
         db: DbIndex,
@@ -271,6 +284,7 @@ pub struct ApplyTxn<'a> {
     /// read as absent.
     flushed: BTreeSet<DbIndex>,
     key_counts: BTreeMap<DbIndex, u64>,
+    expires_counts: BTreeMap<DbIndex, u64>,
     flush_indexes: BTreeMap<DbIndex, u64>,
     batch: WriteBatch,
 }
@@ -284,6 +298,7 @@ impl<'a> ApplyTxn<'a> {
             data: BTreeMap::new(),
             flushed: BTreeSet::new(),
             key_counts: BTreeMap::new(),
+            expires_counts: BTreeMap::new(),
             flush_indexes: BTreeMap::new(),
             batch: WriteBatch::default(),
         }
@@ -305,6 +320,9 @@ impl<'a> ApplyTxn<'a> {
         let meta = Cf::SmMeta.handle(self.db);
         for (db, count) in &self.key_counts {
             self.batch.put_cf(meta, meta_keys::key_count(*db), count.to_be_bytes());
+        }
+        for (db, count) in &self.expires_counts {
+            self.batch.put_cf(meta, meta_keys::expires_count(*db), count.to_be_bytes());
         }
         for (db, index) in &self.flush_indexes {
             self.batch.put_cf(meta, meta_keys::flush_index(*db), index.to_be_bytes());
@@ -377,6 +395,14 @@ impl<'a> ApplyTxn<'a> {
         merged.into_iter().map(|(raw, value)| Ok((raw[4..].to_vec(), StoredValue::decode(&value)?))).collect()
     }
 
+    fn expires_count_mut(&mut self, db: DbIndex) -> Result<&mut u64, StorageError> {
+        if !self.expires_counts.contains_key(&db) {
+            let stored = read_u64(self.db.get_cf(Cf::SmMeta.handle(self.db), meta_keys::expires_count(db))?)?;
+            self.expires_counts.insert(db, stored);
+        }
+        Ok(self.expires_counts.get_mut(&db).expect("inserted above"))
+    }
+
     fn raw_data(&self, db: DbIndex, data_key: &[u8]) -> Result<Option<StoredValue>, StorageError> {
         if let Some(pending) = self.data.get(data_key) {
             return pending.as_deref().map(StoredValue::decode).transpose();
@@ -416,8 +442,14 @@ impl Keyspace for ApplyTxn<'_> {
             Some(_) => {}
             None => *self.key_count(db)? += 1,
         }
-        if value.header.expire_at_ms != 0 {
+        let had_expiry = previous.as_ref().is_some_and(|old| old.header.expire_at_ms != 0);
+        let has_expiry = value.header.expire_at_ms != 0;
+        if has_expiry {
             self.batch.put_cf(expires, keys::expires_key(db, value.header.expire_at_ms, key), []);
+        }
+        if had_expiry != has_expiry {
+            let count = self.expires_count_mut(db)?;
+            *count = if has_expiry { *count + 1 } else { count.saturating_sub(1) };
         }
         value.header.modified_index = self.index;
         value.header.modified_at_ms = self.now_ms;
@@ -432,6 +464,8 @@ impl Keyspace for ApplyTxn<'_> {
         let Some(previous) = self.raw_data(db, &data_key)? else { return Ok(false) };
         if previous.header.expire_at_ms != 0 {
             self.batch.delete_cf(Cf::Expires.handle(self.db), keys::expires_key(db, previous.header.expire_at_ms, key));
+            let count = self.expires_count_mut(db)?;
+            *count = count.saturating_sub(1);
         }
         let count = self.key_count(db)?;
         *count = count.saturating_sub(1);
@@ -453,6 +487,7 @@ impl Keyspace for ApplyTxn<'_> {
         self.data.retain(|k, _| !k.starts_with(&prefix));
         self.flushed.insert(db);
         self.key_counts.insert(db, 0);
+        self.expires_counts.insert(db, 0);
         self.flush_indexes.insert(db, self.index);
         Ok(())
     }
@@ -468,6 +503,13 @@ impl Keyspace for ApplyTxn<'_> {
         match self.flush_indexes.get(&db) {
             Some(index) => Ok(*index),
             None => read_u64(self.db.get_cf(Cf::SmMeta.handle(self.db), meta_keys::flush_index(db))?),
+        }
+    }
+
+    fn expires_count(&self, db: DbIndex) -> Result<u64, StorageError> {
+        match self.expires_counts.get(&db) {
+            Some(count) => Ok(*count),
+            None => read_u64(self.db.get_cf(Cf::SmMeta.handle(self.db), meta_keys::expires_count(db))?),
         }
     }
 

@@ -44,6 +44,7 @@ fn writes_in_one_apply_are_read_back_before_they_are_written() {
     assert!(view.get(0, b"a").unwrap().is_none());
     let expiring: Vec<_> = db.iterator_cf(Cf::Expires.handle(&db), rocksdb::IteratorMode::Start).collect();
     assert_eq!(expiring.len(), 1, "one expiry index entry for the one expiring key");
+    assert_eq!(view.expires_count(0).unwrap(), 1);
 
     let later = ReadView::new(&db, 5_000).unwrap();
     assert!(later.get(0, b"b").unwrap().is_none(), "expired keys read as absent");
