@@ -15,6 +15,8 @@
 //! - `redis_server.rs`: [`RedisServer`], a throwaway real `redis-server` for differential tests.
 //! - `differential.rs`: the `cases/*.redis` runner comparing Redraft with Redis byte for byte.
 //! - `workload.rs`: [`WriteLoad`], writer threads that record which writes were acknowledged.
+//! - `linearizability.rs`: a WGL linearizability checker for register histories, per key.
+//! - `register.rs`: a GET/SET register workload that records a history for that checker.
 //!
 //! # Conventions
 //! Nodes are named by their Raft id, `1..=n`, everywhere (`kill(2)` kills node 2). Helpers whose
@@ -24,9 +26,11 @@
 pub mod client;
 pub mod differential;
 pub mod harness;
+pub mod linearizability;
 pub mod process;
 pub mod proxy;
 pub mod redis_server;
+pub mod register;
 pub mod wait;
 pub mod workload;
 
