@@ -51,9 +51,35 @@ enum Op {
 /// Entries appended but not yet on disk, by index.
 type Pending = Arc<Mutex<BTreeMap<u64, (LogId<u64>, Vec<u8>)>>>;
 
-fn start_writer(db: RocksDb, pending: Pending) -> mpsc::Sender<Op> {
+/// The writer thread and its queue. Dropping the last handle closes the
+/// queue and joins the thread, so the thread never outlives the stores and
+/// never touches RocksDB while the process tears it down.
+struct Writer {
+    queue: Option<mpsc::Sender<Op>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Writer {
+    fn send(&self, op: Op) -> Result<(), StorageIOError<u64>> {
+        let stopped = || StorageIOError::write_logs(AnyError::error("Raft log writer stopped"));
+        self.queue.as_ref().ok_or_else(stopped)?.send(op).map_err(|_| stopped())
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.queue.take();
+        if let Some(thread) = self.thread.take() {
+            if thread.join().is_err() {
+                tracing::error!("the Raft log writer thread panicked");
+            }
+        }
+    }
+}
+
+fn start_writer(db: RocksDb, pending: Pending) -> Writer {
     let (queue, ops) = mpsc::channel::<Op>();
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("raft-log-writer".into())
         .spawn(move || {
             let cf = Cf::RaftLog.handle(&db);
@@ -119,13 +145,13 @@ fn start_writer(db: RocksDb, pending: Pending) -> mpsc::Sender<Op> {
             }
         })
         .expect("spawning the Raft log writer thread");
-    queue
+    Writer { queue: Some(queue), thread: Some(thread) }
 }
 
 /// The Raft log and vote, in the `raft_log` and `raft_meta` column families.
 pub struct RocksLogStore<C: RaftTypeConfig> {
     db: RocksDb,
-    writer: mpsc::Sender<Op>,
+    writer: Arc<Writer>,
     pending: Pending,
     _config: PhantomData<C>,
 }
@@ -147,7 +173,7 @@ where
 {
     pub fn new(db: RocksDb) -> Self {
         let pending = Pending::default();
-        let writer = start_writer(db.clone(), pending.clone());
+        let writer = Arc::new(start_writer(db.clone(), pending.clone()));
         RocksLogStore { db, writer, pending, _config: PhantomData }
     }
 
@@ -163,9 +189,7 @@ where
         let done: Done = Box::new(move |result| {
             let _ = tx.send(result);
         });
-        self.writer
-            .send(Op::Batch { batch, sync: true, done })
-            .map_err(|_| StorageIOError::write(AnyError::error("Raft log writer stopped")))?;
+        self.writer.send(Op::Batch { batch, sync: true, done })?;
         match rx.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(StorageIOError::write(io_err(e)).into()),
@@ -284,9 +308,8 @@ where
         // the WAL it follows the entries it covers; a crash can then never
         // recover a commit index beyond the recovered log.
         let batch = self.meta_batch(COMMITTED_KEY, &committed)?;
-        self.writer
-            .send(Op::Batch { batch, sync: false, done: Box::new(|_| {}) })
-            .map_err(|_| StorageIOError::write(AnyError::error("Raft log writer stopped")).into())
+        self.writer.send(Op::Batch { batch, sync: false, done: Box::new(|_| {}) })?;
+        Ok(())
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId<u64>>, StorageError<u64>> {
@@ -310,9 +333,7 @@ where
             }
         }
         let done: Done = Box::new(move |result| callback.log_io_completed(result));
-        self.writer
-            .send(Op::Append { entries: encoded, done })
-            .map_err(|_| StorageIOError::write_logs(AnyError::error("Raft log writer stopped")))?;
+        self.writer.send(Op::Append { entries: encoded, done })?;
         Ok(())
     }
 
