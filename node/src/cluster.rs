@@ -277,22 +277,6 @@ pub fn parse_slot(arg: &[u8], error: &str) -> Result<u16, CommandError> {
     u16::try_from(slot).ok().filter(|s| *s < SLOT_COUNT).ok_or_else(|| CommandError::err(error))
 }
 
-/// Key-reading subcommands are reads like any other: linearizable on the
-/// leader, stale on a READONLY follower, redirected otherwise.
-async fn before_read(node: &Node, readonly: bool, slot: u16) -> Result<(), CommandError> {
-    if node.is_leader() {
-        node.read_barrier(slot).await
-    } else if readonly {
-        Ok(())
-    } else {
-        Err(node.redirect(slot))
-    }
-}
-
-fn view_now(conn: &Conn) -> Result<storage::ReadView<'_>, CommandError> {
-    Ok(storage::ReadView::new(&conn.node.db, crate::node::wall_clock_ms())?)
-}
-
 pub async fn run(conn: &mut Conn, args: &[Bytes]) -> Result<Frame, CommandError> {
     let sub = subcommand(conn, args)?;
     match sub.name {
@@ -306,8 +290,9 @@ pub async fn run(conn: &mut Conn, args: &[Bytes]) -> Result<Frame, CommandError>
         "keyslot" => Ok(Frame::Integer(key_slot(&args[2]) as i64)),
         "countkeysinslot" => {
             let slot = parse_slot(&args[2], "Invalid slot")?;
-            before_read(&conn.node.clone(), conn.readonly, slot).await?;
-            let count = view_now(conn)?.keys_in_slot(conn.db, slot, usize::MAX)?.len();
+            // Key-reading subcommands are reads like any other.
+            crate::dispatch::before_read(conn, slot).await?;
+            let count = conn.node.view()?.keys_in_slot(conn.db, slot, usize::MAX)?.len();
             Ok(Frame::Integer(count as i64))
         }
         "getkeysinslot" => {
@@ -316,8 +301,9 @@ pub async fn run(conn: &mut Conn, args: &[Bytes]) -> Result<Frame, CommandError>
             let invalid = || CommandError::err("Invalid slot or number of keys");
             let slot = u16::try_from(slot).ok().filter(|s| *s < SLOT_COUNT).ok_or_else(invalid)?;
             let count = usize::try_from(count).map_err(|_| invalid())?;
-            before_read(&conn.node.clone(), conn.readonly, slot).await?;
-            let keys = view_now(conn)?.keys_in_slot(conn.db, slot, count)?;
+            // Key-reading subcommands are reads like any other.
+            crate::dispatch::before_read(conn, slot).await?;
+            let keys = conn.node.view()?.keys_in_slot(conn.db, slot, count)?;
             Ok(Frame::Array(keys.into_iter().map(Frame::Bulk).collect()))
         }
         "help" => Ok(help_reply(&args[0], HELP)),

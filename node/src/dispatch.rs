@@ -14,7 +14,7 @@ use storage::{CommandBatch, ReadView, WatchedKey};
 use crate::commands::{self, CommandSpec, Ctx, Handler};
 use crate::config::FollowerMode;
 use crate::error::{unknown_command, CommandError};
-use crate::node::{wall_clock_ms, ClientInfo, Node, Reply};
+use crate::node::{ClientInfo, Node, Reply};
 use crate::session;
 
 /// Commands queued by MULTI.
@@ -237,23 +237,45 @@ fn read_route(conn: &Conn) -> ReadRoute {
     }
 }
 
-fn open_view(node: &Node) -> Result<ReadView<'_>, CommandError> {
-    Ok(ReadView::new(&node.db, wall_clock_ms())?)
+/// What every read does before it reads: confirm leadership on the leader,
+/// nothing on a READONLY follower (stale reads were asked for), and a
+/// redirect anywhere else.
+///
+/// # Errors
+/// MOVED/TRYAGAIN/CLUSTERDOWN when the read cannot be served here.
+pub async fn before_read(conn: &Conn, slot: u16) -> Result<(), CommandError> {
+    match read_route(conn) {
+        ReadRoute::Linearizable => conn.node.read_barrier(slot).await,
+        ReadRoute::Stale => Ok(()),
+        ReadRoute::Elsewhere => Err(conn.node.redirect(slot)),
+    }
+}
+
+/// The hash slot of a whole request, looking its command up.
+fn slot_of_request(args: &[Bytes]) -> u16 {
+    commands::lookup(&args[0]).map(|spec| slot_of(spec, args)).unwrap_or(0)
+}
+
+/// Runs requests one by one through the whole path (when a group cannot be
+/// served here as a group, each request gets its own redirect or proxying).
+async fn dispatch_each(conn: &mut Conn, group: Vec<Vec<Bytes>>) -> Vec<Reply> {
+    let mut replies = Vec::with_capacity(group.len());
+    for args in group {
+        replies.push(dispatch(conn, args).await);
+    }
+    replies
 }
 
 async fn read_one(conn: &mut Conn, spec: &CommandSpec, handler: commands::DataHandler, args: Vec<Bytes>) -> Reply {
     let slot = slot_of(spec, &args);
-    match read_route(conn) {
-        ReadRoute::Elsewhere => return not_leader(conn, slot, args).await,
-        ReadRoute::Linearizable => {
-            if let Err(e) = conn.node.read_barrier(slot).await {
-                return reply(Err(e));
-            }
-        }
-        ReadRoute::Stale => {}
+    if matches!(read_route(conn), ReadRoute::Elsewhere) {
+        return not_leader(conn, slot, args).await;
+    }
+    if let Err(e) = before_read(conn, slot).await {
+        return reply(Err(e));
     }
     let node = conn.node.clone();
-    let mut view = match open_view(&node) {
+    let mut view = match node.view() {
         Ok(view) => view,
         Err(e) => return reply(Err(e)),
     };
@@ -263,14 +285,10 @@ async fn read_one(conn: &mut Conn, spec: &CommandSpec, handler: commands::DataHa
 /// Consecutive pipelined writes: one Raft entry for all of them.
 pub async fn write_group(conn: &mut Conn, group: Vec<Vec<Bytes>>) -> Vec<Reply> {
     if !conn.node.is_leader() {
-        let mut replies = Vec::with_capacity(group.len());
-        for args in group {
-            replies.push(dispatch(conn, args).await);
-        }
-        return replies;
+        return dispatch_each(conn, group).await;
     }
     let count = group.len();
-    let slot = commands::lookup(&group[0][0]).map(|spec| slot_of(spec, &group[0])).unwrap_or(0);
+    let slot = slot_of_request(&group[0]);
     let batch = conn.batch(group);
     match conn.node.propose(batch, slot).await {
         Ok(response) => match response.frame {
@@ -287,24 +305,14 @@ pub async fn write_group(conn: &mut Conn, group: Vec<Vec<Bytes>>) -> Vec<Reply> 
 
 /// Consecutive pipelined reads: one leadership confirmation, one snapshot.
 pub async fn read_group(conn: &mut Conn, group: Vec<Vec<Bytes>>) -> Vec<Reply> {
-    match read_route(conn) {
-        ReadRoute::Elsewhere => {
-            let mut replies = Vec::with_capacity(group.len());
-            for args in group {
-                replies.push(dispatch(conn, args).await);
-            }
-            return replies;
-        }
-        ReadRoute::Linearizable => {
-            let slot = commands::lookup(&group[0][0]).map(|spec| slot_of(spec, &group[0])).unwrap_or(0);
-            if let Err(e) = conn.node.read_barrier(slot).await {
-                return group.iter().map(|_| reply(Err(e.clone()))).collect();
-            }
-        }
-        ReadRoute::Stale => {}
+    if matches!(read_route(conn), ReadRoute::Elsewhere) {
+        return dispatch_each(conn, group).await;
+    }
+    if let Err(e) = before_read(conn, slot_of_request(&group[0])).await {
+        return group.iter().map(|_| reply(Err(e.clone()))).collect();
     }
     let node = conn.node.clone();
-    let mut view = match open_view(&node) {
+    let mut view = match node.view() {
         Ok(view) => view,
         Err(e) => return group.iter().map(|_| reply(Err(e.clone()))).collect(),
     };

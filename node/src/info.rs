@@ -479,7 +479,7 @@ pub type KeyspaceCounts = BTreeMap<u16, (u64, u64)>;
 
 /// Counts keys and expiring keys per database, both maintained by apply.
 fn keyspace_counts(node: &Node) -> Result<KeyspaceCounts, CommandError> {
-    let view = storage::ReadView::new(&node.db, wall_clock_ms())?;
+    let view = node.view()?;
     let mut counts = KeyspaceCounts::new();
     for db in 0..node.args.databases {
         let keys = view.db_size(db)?;

@@ -112,6 +112,12 @@ impl Node {
         now.max(previous)
     }
 
+    /// A snapshot of the state to serve reads from, judging expiry by this
+    /// node's clock (or the latest applied leader time, if later).
+    pub fn view(&self) -> Result<storage::ReadView<'_>, CommandError> {
+        Ok(storage::ReadView::new(&self.db, wall_clock_ms())?)
+    }
+
     pub fn metrics(&self) -> typ::RaftMetrics {
         self.raft.metrics().borrow().clone()
     }

@@ -215,7 +215,7 @@ async fn watch(conn: &mut Conn, args: &[Bytes]) -> Result<Frame, CommandError> {
         return Err(conn.node.redirect(slot));
     }
     conn.node.read_barrier(slot).await?;
-    let view = storage::ReadView::new(&conn.node.db, crate::node::wall_clock_ms())?;
+    let view = conn.node.view()?;
     if conn.watches.is_empty() {
         conn.watch_index = view.index();
     } else {
@@ -315,12 +315,8 @@ async fn read_only_exec(
     commands_args: &[Vec<Bytes>],
     slot: u16,
 ) -> Result<Frame, CommandError> {
-    if conn.node.is_leader() {
-        conn.node.read_barrier(slot).await?;
-    } else if !conn.readonly {
-        return Err(conn.node.redirect(slot));
-    }
-    let mut view = storage::ReadView::new(&conn.node.db, crate::node::wall_clock_ms())?;
+    dispatch::before_read(conn, slot).await?;
+    let mut view = conn.node.view()?;
     if !crate::executor::watches_hold(&view, guard)? {
         return Ok(Frame::NullArray);
     }
