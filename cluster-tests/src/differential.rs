@@ -6,6 +6,7 @@
 //! # a comment; blank lines are ignored too
 //! SET k "hello world"      one command per line, quoted as in redis-cli (sdssplitargs)
 //! ~ HELLO 3                compare only the reply type (its first byte), not its content
+//! ^ SMEMBERS s             compare the top-level elements (map pairs) in any order
 //! @resp3                   send HELLO 3 to both sides (reply not compared); @resp2 goes back
 //! ```
 //! Every file starts with FLUSHALL on both sides (reply not compared). Commands are sent as
@@ -30,6 +31,8 @@ pub enum Step {
         args: Vec<Bytes>,
         /// `~ ` prefix: compare only the reply type byte.
         type_only: bool,
+        /// `^ ` prefix: the top-level elements may come in any order.
+        unordered: bool,
     },
     /// `@resp2` / `@resp3`: switch both connections' protocol with HELLO.
     Protocol {
@@ -61,13 +64,14 @@ pub fn parse_cases(text: &str) -> Result<Vec<Step>, String> {
             steps.push(Step::Protocol { line, version });
             continue;
         }
-        let (type_only, command) = match trimmed.strip_prefix("~ ") {
-            Some(rest) => (true, rest),
-            None => (false, trimmed),
+        let (type_only, unordered, command) = match (trimmed.strip_prefix("~ "), trimmed.strip_prefix("^ ")) {
+            (Some(rest), _) => (true, false, rest),
+            (None, Some(rest)) => (false, true, rest),
+            (None, None) => (false, false, trimmed),
         };
         let args = resp::split_inline_args(command.as_bytes()).map_err(|e| format!("line {line}: {e}"))?;
         if !args.is_empty() {
-            steps.push(Step::Command { line, args, type_only });
+            steps.push(Step::Command { line, args, type_only, unordered });
         }
     }
     Ok(steps)
@@ -166,9 +170,15 @@ pub fn run_steps(file: &str, steps: &[Step], redis: &mut RespClient, redraft: &m
                     return mismatches;
                 }
             }
-            Step::Command { line, args, type_only } => match exchange(args, redis, redraft) {
+            Step::Command { line, args, type_only, unordered } => match exchange(args, redis, redraft) {
                 Ok((a, b)) => {
-                    let same = if *type_only { a.first() == b.first() } else { a == b };
+                    let same = if *type_only {
+                        a.first() == b.first()
+                    } else if *unordered {
+                        a == b || resp::canonical_unordered(&a).is_some_and(|c| Some(c) == resp::canonical_unordered(&b))
+                    } else {
+                        a == b
+                    };
                     if !same {
                         report(*line, args, escape(&a), escape(&b), *type_only);
                     }
@@ -221,11 +231,11 @@ mod tests {
         assert_eq!(
             steps,
             vec![
-                Step::Command { line: 3, args: vec![bulk("SET"), bulk("k"), bulk("a b")], type_only: false },
-                Step::Command { line: 4, args: vec![bulk("HELLO"), bulk("3")], type_only: true },
+                Step::Command { line: 3, args: vec![bulk("SET"), bulk("k"), bulk("a b")], type_only: false, unordered: false },
+                Step::Command { line: 4, args: vec![bulk("HELLO"), bulk("3")], type_only: true, unordered: false },
                 Step::Protocol { line: 5, version: 3 },
                 Step::Protocol { line: 6, version: 2 },
-                Step::Command { line: 7, args: vec![bulk("GET"), bulk("k")], type_only: false },
+                Step::Command { line: 7, args: vec![bulk("GET"), bulk("k")], type_only: false, unordered: false },
             ]
         );
     }

@@ -23,6 +23,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod compare;
 mod double;
 mod error;
 mod frame;
@@ -30,6 +31,7 @@ mod num;
 mod parse;
 mod request;
 
+pub use compare::canonical_unordered;
 pub use double::format_double;
 pub use error::ProtocolError;
 pub use frame::{Frame, RespVersion};

@@ -14,6 +14,7 @@ use rocksdb::{Direction, IteratorMode, ReadOptions, SnapshotWithThreadMode, Writ
 
 use crate::db::Cf;
 use crate::keys::{self, SLOT_COUNT};
+use crate::subkeys::{self, SubRange};
 use crate::value::StoredValue;
 use crate::{DbIndex, StorageError};
 
@@ -92,6 +93,33 @@ pub trait Keyspace {
 
     /// Up to `count` live keys of `db` in `slot`.
     fn keys_in_slot(&self, db: DbIndex, slot: u16, count: usize) -> Result<Vec<Bytes>, StorageError>;
+
+    /// A collection generation never handed out before (see
+    /// [`crate::collection`]). Deterministic: derived from the log index.
+    fn new_generation(&mut self) -> Result<u64, StorageError>;
+
+    /// One element of a collection generation.
+    fn sub_get(&self, db: DbIndex, key: &[u8], generation: u64, sub: &[u8]) -> Result<Option<Vec<u8>>, StorageError>;
+
+    /// Writes one element. The caller also `put`s the collection's metadata,
+    /// which is what stamps the key as modified for WATCH.
+    fn sub_put(&mut self, db: DbIndex, key: &[u8], generation: u64, sub: &[u8], value: &[u8])
+        -> Result<(), StorageError>;
+
+    /// Deletes one element (absent elements are fine).
+    fn sub_delete(&mut self, db: DbIndex, key: &[u8], generation: u64, sub: &[u8]) -> Result<(), StorageError>;
+
+    /// Visits the elements of a generation whose names fall in `range`, in
+    /// name order (descending if `reverse`), until `visit` breaks.
+    fn sub_scan(
+        &self,
+        db: DbIndex,
+        key: &[u8],
+        generation: u64,
+        range: SubRange<'_>,
+        reverse: bool,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> ControlFlow<()>,
+    ) -> Result<(), StorageError>;
 }
 
 fn visit_slots<'d>(
@@ -270,6 +298,50 @@ impl<'a> Keyspace for ReadView<'a> {
         }
         Ok(out)
     }
+
+    fn new_generation(&mut self) -> Result<u64, StorageError> {
+        Err(StorageError::ReadOnly)
+    }
+
+    fn sub_get(&self, db: DbIndex, key: &[u8], generation: u64, sub: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        let mut full = keys::subkey_prefix(db, key, generation);
+        full.extend_from_slice(sub);
+        Ok(self.snapshot.get_cf(Cf::Subkeys.handle(self.db), full)?)
+    }
+
+    fn sub_put(&mut self, _: DbIndex, _: &[u8], _: u64, _: &[u8], _: &[u8]) -> Result<(), StorageError> {
+        Err(StorageError::ReadOnly)
+    }
+
+    fn sub_delete(&mut self, _: DbIndex, _: &[u8], _: u64, _: &[u8]) -> Result<(), StorageError> {
+        Err(StorageError::ReadOnly)
+    }
+
+    fn sub_scan(
+        &self,
+        db: DbIndex,
+        key: &[u8],
+        generation: u64,
+        range: SubRange<'_>,
+        reverse: bool,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> ControlFlow<()>,
+    ) -> Result<(), StorageError> {
+        let prefix = keys::subkey_prefix(db, key, generation);
+        let (low, high) = subkeys::full_range(&prefix, range);
+        let mut opts = self.read_opts();
+        opts.set_iterate_lower_bound(low);
+        if let Some(high) = high {
+            opts.set_iterate_upper_bound(high);
+        }
+        let mode = if reverse { IteratorMode::End } else { IteratorMode::Start };
+        for item in self.db.iterator_cf_opt(Cf::Subkeys.handle(self.db), opts, mode) {
+            let (raw, value) = item?;
+            if visit(&raw[prefix.len()..], &value).is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The writes of one apply call, buffered so later commands in the same call
@@ -280,6 +352,10 @@ pub struct ApplyTxn<'a> {
     index: u64,
     /// Pending `data` column family writes: `None` is a delete.
     data: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Pending `subkeys` writes, likewise.
+    subs: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Generations handed out in the current entry.
+    generations_this_entry: u64,
     /// Databases emptied in this transaction: keys of these not in `data`
     /// read as absent.
     flushed: BTreeSet<DbIndex>,
@@ -296,6 +372,8 @@ impl<'a> ApplyTxn<'a> {
             now_ms: 0,
             index: 0,
             data: BTreeMap::new(),
+            subs: BTreeMap::new(),
+            generations_this_entry: 0,
             flushed: BTreeSet::new(),
             key_counts: BTreeMap::new(),
             expires_counts: BTreeMap::new(),
@@ -308,6 +386,7 @@ impl<'a> ApplyTxn<'a> {
     pub fn begin_entry(&mut self, index: u64, now_ms: u64) {
         self.index = index;
         self.now_ms = now_ms;
+        self.generations_this_entry = 0;
     }
 
     /// Adds a raw write to the batch (state machine metadata).
@@ -403,6 +482,19 @@ impl<'a> ApplyTxn<'a> {
         Ok(self.expires_counts.get_mut(&db).expect("inserted above"))
     }
 
+    /// Drops every element of a collection generation that is no longer
+    /// referenced: one range tombstone, however many elements it had.
+    fn drop_generation(&mut self, db: DbIndex, key: &[u8], generation: u64) {
+        let prefix = keys::subkey_prefix(db, key, generation);
+        let (low, high) = subkeys::full_range(&prefix, subkeys::ALL);
+        let high = high.expect("a subkey prefix ends in a generation, never all 0xff");
+        self.batch.delete_range_cf(Cf::Subkeys.handle(self.db), &low, &high);
+        let buffered: Vec<Vec<u8>> = self.subs.range(low..high).map(|(k, _)| k.clone()).collect();
+        for k in buffered {
+            self.subs.remove(&k);
+        }
+    }
+
     fn raw_data(&self, db: DbIndex, data_key: &[u8]) -> Result<Option<StoredValue>, StorageError> {
         if let Some(pending) = self.data.get(data_key) {
             return pending.as_deref().map(StoredValue::decode).transpose();
@@ -442,6 +534,11 @@ impl Keyspace for ApplyTxn<'_> {
             Some(_) => {}
             None => *self.key_count(db)? += 1,
         }
+        if let Some(old_generation) = previous.as_ref().and_then(StoredValue::generation) {
+            if value.generation() != Some(old_generation) {
+                self.drop_generation(db, key, old_generation);
+            }
+        }
         let had_expiry = previous.as_ref().is_some_and(|old| old.header.expire_at_ms != 0);
         let has_expiry = value.header.expire_at_ms != 0;
         if has_expiry {
@@ -467,6 +564,9 @@ impl Keyspace for ApplyTxn<'_> {
             let count = self.expires_count_mut(db)?;
             *count = count.saturating_sub(1);
         }
+        if let Some(generation) = previous.generation() {
+            self.drop_generation(db, key, generation);
+        }
         let count = self.key_count(db)?;
         *count = count.saturating_sub(1);
         self.batch.delete_cf(Cf::Data.handle(self.db), &data_key);
@@ -485,6 +585,7 @@ impl Keyspace for ApplyTxn<'_> {
             self.batch.delete_range_cf(cf.handle(self.db), &prefix[..], &end_key[..]);
         }
         self.data.retain(|k, _| !k.starts_with(&prefix));
+        self.subs.retain(|k, _| !k.starts_with(&prefix));
         self.flushed.insert(db);
         self.key_counts.insert(db, 0);
         self.expires_counts.insert(db, 0);
@@ -546,5 +647,67 @@ impl Keyspace for ApplyTxn<'_> {
             .take(count)
             .map(|(k, _)| Bytes::from(k))
             .collect())
+    }
+
+    fn new_generation(&mut self) -> Result<u64, StorageError> {
+        // Unique across entries (the index) and within one (the counter);
+        // 2^20 collections created by a single entry is far beyond any
+        // command's reach (proposals are capped well below that).
+        self.generations_this_entry += 1;
+        Ok((self.index << 20) | self.generations_this_entry)
+    }
+
+    fn sub_get(&self, db: DbIndex, key: &[u8], generation: u64, sub: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        let mut full = keys::subkey_prefix(db, key, generation);
+        full.extend_from_slice(sub);
+        if let Some(pending) = self.subs.get(&full) {
+            return Ok(pending.clone());
+        }
+        Ok(self.db.get_cf(Cf::Subkeys.handle(self.db), full)?)
+    }
+
+    fn sub_put(
+        &mut self,
+        db: DbIndex,
+        key: &[u8],
+        generation: u64,
+        sub: &[u8],
+        value: &[u8],
+    ) -> Result<(), StorageError> {
+        let mut full = keys::subkey_prefix(db, key, generation);
+        full.extend_from_slice(sub);
+        self.batch.put_cf(Cf::Subkeys.handle(self.db), &full, value);
+        self.subs.insert(full, Some(value.to_vec()));
+        Ok(())
+    }
+
+    fn sub_delete(&mut self, db: DbIndex, key: &[u8], generation: u64, sub: &[u8]) -> Result<(), StorageError> {
+        let mut full = keys::subkey_prefix(db, key, generation);
+        full.extend_from_slice(sub);
+        self.batch.delete_cf(Cf::Subkeys.handle(self.db), &full);
+        self.subs.insert(full, None);
+        Ok(())
+    }
+
+    fn sub_scan(
+        &self,
+        db: DbIndex,
+        key: &[u8],
+        generation: u64,
+        range: SubRange<'_>,
+        reverse: bool,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> ControlFlow<()>,
+    ) -> Result<(), StorageError> {
+        let prefix = keys::subkey_prefix(db, key, generation);
+        let (low, high) = subkeys::full_range(&prefix, range);
+        let mut opts = ReadOptions::default();
+        opts.set_iterate_lower_bound(low.clone());
+        if let Some(high) = &high {
+            opts.set_iterate_upper_bound(high.clone());
+        }
+        let mode = if reverse { IteratorMode::End } else { IteratorMode::Start };
+        let stored = self.db.iterator_cf_opt(Cf::Subkeys.handle(self.db), opts, mode);
+        let pending = subkeys::pending_range(&self.subs, low, high, reverse);
+        subkeys::merge_visit(stored, pending, reverse, prefix.len(), visit)
     }
 }

@@ -11,11 +11,13 @@
 //! - [`keyspace`]: the [`Keyspace`] trait command code runs against, with a
 //!   read-only view ([`ReadView`]) and the write transaction of one apply
 //!   ([`ApplyTxn`]).
+//! - [`collection`] and [`subkeys`]: collection metadata and element access.
 //! - [`request`]: the Raft log payload ([`Request`]) and its reply ([`Response`]).
 //! - [`log_store`]: openraft's `RaftLogStorage` on RocksDB, with group commit.
 //! - [`state_machine`]: openraft's `RaftStateMachine` on RocksDB.
 //! - [`snapshot`]: building and installing snapshots of the keyspace.
 
+pub mod collection;
 pub mod db;
 pub mod error;
 pub mod keys;
@@ -24,9 +26,11 @@ pub mod log_store;
 pub mod request;
 pub mod snapshot;
 pub mod state_machine;
+pub mod subkeys;
 pub mod value;
 
 pub use db::{open_db, Cf, RocksDb};
+pub use collection::CollectionMeta;
 pub use error::StorageError;
 pub use keyspace::{ApplyTxn, Keyspace, ReadView};
 pub use request::{CommandBatch, Request, Response, TxnGuard, WatchedKey};

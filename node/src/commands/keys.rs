@@ -58,13 +58,27 @@ fn type_(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Frame, CommandError> {
     Ok(Frame::Simple(Bytes::from_static(name.as_bytes())))
 }
 
-/// Writes `value` as `key` of `db`, replacing whatever was there.
+/// Writes `value`, read from `src` (`db`, key) , as `key` of `db`,
+/// replacing whatever was there.
 ///
-/// collections: when the destination holds a collection, its elements must
-/// be dropped too, and a moved or copied collection needs its elements
-/// copied under the new key (or its generation carried over).
-fn replace_value(ctx: &mut Ctx<'_>, db: DbIndex, key: &[u8], value: StoredValue) -> Result<(), CommandError> {
+/// A collection's elements are stored under its key, so a renamed, moved or
+/// copied collection gets a new generation under the new key and its
+/// elements are copied there (as Kvrocks does; Redis moves a pointer). The
+/// destination's old elements go with its old generation.
+fn replace_value(
+    ctx: &mut Ctx<'_>,
+    src: (DbIndex, &[u8]),
+    db: DbIndex,
+    key: &[u8],
+    mut value: StoredValue,
+) -> Result<(), CommandError> {
     ctx.ks.delete(db, key)?;
+    if let Some(old_generation) = value.generation() {
+        let mut meta = value.collection()?;
+        meta.generation = ctx.ks.new_generation()?;
+        storage::subkeys::copy_elements(&mut *ctx.ks, (src.0, src.1, old_generation), (db, key, meta.generation))?;
+        value.payload = meta.encode();
+    }
     ctx.ks.put(db, key, value)?;
     Ok(())
 }
@@ -81,7 +95,7 @@ fn rename_generic(ctx: &mut Ctx<'_>, args: &[Bytes], nx: bool) -> Result<Frame, 
     if nx && ctx.ks.get(ctx.db, to)?.is_some() {
         return Ok(Frame::Integer(0));
     }
-    replace_value(ctx, ctx.db, to, value)?;
+    replace_value(ctx, (ctx.db, from), ctx.db, to, value)?;
     ctx.ks.delete(ctx.db, from)?;
     Ok(done)
 }
@@ -141,7 +155,7 @@ fn copy(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Frame, CommandError> {
     if value.header.kind == ValueKind::String {
         value.header.encoding = string::copied_encoding(&value);
     }
-    replace_value(ctx, dst_db, to, value)?;
+    replace_value(ctx, (ctx.db, from), dst_db, to, value)?;
     Ok(Frame::Integer(1))
 }
 
@@ -156,7 +170,7 @@ fn move_(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Frame, CommandError> {
     if ctx.ks.get(dst_db, key)?.is_some() {
         return Ok(Frame::Integer(0));
     }
-    replace_value(ctx, dst_db, key, value)?;
+    replace_value(ctx, (ctx.db, key), dst_db, key, value)?;
     ctx.ks.delete(ctx.db, key)?;
     Ok(Frame::Integer(1))
 }
@@ -178,7 +192,7 @@ fn keys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Frame, CommandError> {
 /// A SCAN cursor like Redis 7.2's `string2ull`: a plain non-negative integer,
 /// or what `strtoull` takes whole (leading blanks, a sign, leading zeros),
 /// within 64 bits. Redis 7.0 (which 7.2 corrects) read "-1" as 2^64 - 1.
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
+pub(crate) fn parse_cursor(arg: &[u8]) -> Option<u64> {
     if let Some(n) = parse_i64(arg) {
         return u64::try_from(n).ok();
     }
@@ -317,10 +331,13 @@ fn object(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Frame, CommandError> {
     let Some(value) = ctx.ks.get(ctx.db, &args[2])? else { return Ok(Frame::Null) };
     match sub.name {
         "encoding" => {
-            // collections: each type reports its own encodings here.
             let name = match value.header.kind {
                 ValueKind::String => string::encoding_name(&value),
-                _ => "unknown",
+                ValueKind::List => super::list::encoding_name(&value),
+                ValueKind::Hash => super::hash::encoding_name(&value),
+                ValueKind::Set => super::set::encoding_name(&value),
+                ValueKind::ZSet => super::zset::encoding_name(&value),
+                ValueKind::Stream => super::stream::encoding_name(&value),
             };
             Ok(Frame::Bulk(Bytes::from_static(name.as_bytes())))
         }

@@ -8,18 +8,30 @@
 //! # Layout
 //! - this file: [`CommandSpec`], [`Flags`], [`Handler`], [`Ctx`], [`lookup`].
 //! - [`args`]: [`args::ArgCursor`] and the number parsers with Redis's error texts.
-//! - one module per family: `string`, `keys`, `server`, `connection`,
-//!   `cluster`, `transaction`, `introspection`.
+//! - one module per family: `string`, `keys`, `expire`, `server_data`,
+//!   `list`, `hash`, `set`, `zset`, `stream`, `bitmap`, `hyperloglog`,
+//!   `geo`; connection, cluster and transaction commands live in
+//!   `session_table` and are run by `crate::session`.
+//! - [`collection`]: what the collection families share.
 
 pub mod args;
+pub mod bitmap;
+pub mod collection;
 pub mod expire;
+pub mod geo;
 pub mod glob;
+pub mod hash;
+pub mod hyperloglog;
 pub mod keys;
+pub mod list;
 pub mod long_double;
 pub mod server_data;
 pub mod session_table;
+pub mod set;
+pub mod stream;
 pub mod string;
 pub mod testing;
+pub mod zset;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -91,6 +103,14 @@ pub enum Group {
     Connection,
     Cluster,
     Transactions,
+    List,
+    Hash,
+    Set,
+    SortedSet,
+    Stream,
+    Bitmap,
+    Hyperloglog,
+    Geo,
 }
 
 impl Group {
@@ -102,6 +122,14 @@ impl Group {
             Group::Connection => "connection",
             Group::Cluster => "cluster",
             Group::Transactions => "transactions",
+            Group::List => "list",
+            Group::Hash => "hash",
+            Group::Set => "set",
+            Group::SortedSet => "sorted-set",
+            Group::Stream => "stream",
+            Group::Bitmap => "bitmap",
+            Group::Hyperloglog => "hyperloglog",
+            Group::Geo => "geo",
         }
     }
 }
@@ -204,7 +232,21 @@ pub struct Ctx<'a> {
 
 /// Every command table, in the order `COMMAND` lists them.
 fn tables() -> Vec<&'static [CommandSpec]> {
-    vec![session_table::COMMANDS, string::COMMANDS, keys::COMMANDS, expire::COMMANDS, server_data::COMMANDS]
+    vec![
+        session_table::COMMANDS,
+        string::COMMANDS,
+        keys::COMMANDS,
+        expire::COMMANDS,
+        server_data::COMMANDS,
+        list::COMMANDS,
+        hash::COMMANDS,
+        set::COMMANDS,
+        zset::COMMANDS,
+        stream::COMMANDS,
+        bitmap::COMMANDS,
+        hyperloglog::COMMANDS,
+        geo::COMMANDS,
+    ]
 }
 
 fn registry() -> &'static HashMap<&'static str, &'static CommandSpec> {

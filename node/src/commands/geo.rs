@@ -1,0 +1,5 @@
+//! The geo commands (being written).
+
+use super::CommandSpec;
+
+pub static COMMANDS: &[CommandSpec] = &[];
