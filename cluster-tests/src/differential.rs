@@ -175,7 +175,8 @@ pub fn run_steps(file: &str, steps: &[Step], redis: &mut RespClient, redraft: &m
                     let same = if *type_only {
                         a.first() == b.first()
                     } else if *unordered {
-                        a == b || resp::canonical_unordered(&a).is_some_and(|c| Some(c) == resp::canonical_unordered(&b))
+                        a == b
+                            || resp::canonical_unordered(&a).is_some_and(|c| Some(c) == resp::canonical_unordered(&b))
                     } else {
                         a == b
                     };
@@ -231,7 +232,12 @@ mod tests {
         assert_eq!(
             steps,
             vec![
-                Step::Command { line: 3, args: vec![bulk("SET"), bulk("k"), bulk("a b")], type_only: false, unordered: false },
+                Step::Command {
+                    line: 3,
+                    args: vec![bulk("SET"), bulk("k"), bulk("a b")],
+                    type_only: false,
+                    unordered: false
+                },
                 Step::Command { line: 4, args: vec![bulk("HELLO"), bulk("3")], type_only: true, unordered: false },
                 Step::Protocol { line: 5, version: 3 },
                 Step::Protocol { line: 6, version: 2 },

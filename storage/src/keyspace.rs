@@ -103,8 +103,14 @@ pub trait Keyspace {
 
     /// Writes one element. The caller also `put`s the collection's metadata,
     /// which is what stamps the key as modified for WATCH.
-    fn sub_put(&mut self, db: DbIndex, key: &[u8], generation: u64, sub: &[u8], value: &[u8])
-        -> Result<(), StorageError>;
+    fn sub_put(
+        &mut self,
+        db: DbIndex,
+        key: &[u8],
+        generation: u64,
+        sub: &[u8],
+        value: &[u8],
+    ) -> Result<(), StorageError>;
 
     /// Deletes one element (absent elements are fine).
     fn sub_delete(&mut self, db: DbIndex, key: &[u8], generation: u64, sub: &[u8]) -> Result<(), StorageError>;

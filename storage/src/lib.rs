@@ -29,8 +29,8 @@ pub mod state_machine;
 pub mod subkeys;
 pub mod value;
 
-pub use db::{open_db, Cf, RocksDb};
 pub use collection::CollectionMeta;
+pub use db::{open_db, Cf, RocksDb};
 pub use error::StorageError;
 pub use keyspace::{ApplyTxn, Keyspace, ReadView};
 pub use request::{CommandBatch, Request, Response, TxnGuard, WatchedKey};

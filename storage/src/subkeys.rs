@@ -152,16 +152,15 @@ mod tests {
 
     #[test]
     fn merging_prefers_buffered_writes_and_honours_direction() {
-        let stored = vec![(b"Pa".to_vec(), b"1".to_vec()), (b"Pb".to_vec(), b"2".to_vec()), (b"Pd".to_vec(), b"4".to_vec())];
+        let stored =
+            vec![(b"Pa".to_vec(), b"1".to_vec()), (b"Pb".to_vec(), b"2".to_vec()), (b"Pd".to_vec(), b"4".to_vec())];
         let mut pending = BTreeMap::new();
         pending.insert(b"Pb".to_vec(), None);
         pending.insert(b"Pc".to_vec(), Some(b"3".to_vec()));
         pending.insert(b"Pd".to_vec(), Some(b"44".to_vec()));
         for reverse in [false, true] {
-            let mut rows: Vec<_> = stored
-                .iter()
-                .map(|(k, v)| Ok((k.clone().into_boxed_slice(), v.clone().into_boxed_slice())))
-                .collect();
+            let mut rows: Vec<_> =
+                stored.iter().map(|(k, v)| Ok((k.clone().into_boxed_slice(), v.clone().into_boxed_slice()))).collect();
             if reverse {
                 rows.reverse();
             }

@@ -168,6 +168,14 @@ pub fn acl_categories(named: Named) -> Vec<&'static str> {
         Group::String => add("string"),
         Group::Connection => add("connection"),
         Group::Transactions => add("transaction"),
+        Group::List => add("list"),
+        Group::Hash => add("hash"),
+        Group::Set => add("set"),
+        Group::SortedSet => add("sortedset"),
+        Group::Stream => add("stream"),
+        Group::Bitmap => add("bitmap"),
+        Group::Hyperloglog => add("hyperloglog"),
+        Group::Geo => add("geo"),
         Group::Server | Group::Cluster => {}
     }
     // COMMAND and its subcommands are in the server group but Redis files
