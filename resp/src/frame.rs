@@ -50,6 +50,11 @@ pub enum Frame {
         /// The annotated reply.
         value: Box<Frame>,
     },
+    /// A double already formatted: RESP3 `,text`; RESP2 a bulk string of `text`. For doubles that
+    /// must print otherwise than [`format_double`] does: sorted-set scores print as the reference
+    /// server prints them (Redis 7.0's `%.17g`, where 7.2 prints the shortest form). Last, so the
+    /// serialized tags of the other variants do not move.
+    DoubleText(Bytes),
 }
 
 /// The protocol version a connection speaks; RESP2 until the client sends `HELLO 3`.
@@ -114,6 +119,13 @@ impl Frame {
                     put_line(dst, b',', text.as_bytes());
                 } else {
                     put_bulk(dst, b'$', &[text.as_bytes()]);
+                }
+            }
+            Frame::DoubleText(text) => {
+                if resp3 {
+                    put_line(dst, b',', text);
+                } else {
+                    put_bulk(dst, b'$', &[&text[..]]);
                 }
             }
             Frame::Boolean(b) => dst.put_slice(match (resp3, b) {
