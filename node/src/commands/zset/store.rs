@@ -550,7 +550,7 @@ impl ZSet {
     }
 }
 
-fn bound_bytes<'b>(bound: Bound<&'b [u8]>) -> &'b [u8] {
+fn bound_bytes(bound: Bound<&[u8]>) -> &[u8] {
     match bound {
         Bound::Included(b) | Bound::Excluded(b) => b,
         Bound::Unbounded => &[],

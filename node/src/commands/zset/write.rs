@@ -52,14 +52,14 @@ fn add_generic(ctx: &mut Ctx<'_>, args: &[Bytes], mut incr: bool) -> Result<Fram
         at += 1;
     }
     let pairs = &args[at..];
-    if pairs.is_empty() || pairs.len() % 2 != 0 {
+    if pairs.is_empty() || !pairs.len().is_multiple_of(2) {
         return Err(CommandError::Syntax);
     }
     let elements = pairs.len() / 2;
     if nx && xx {
         return Err(CommandError::err("XX and NX options at the same time are not compatible"));
     }
-    if (gt && nx) || (lt && nx) || (gt && lt) {
+    if (nx && (gt || lt)) || (gt && lt) {
         return Err(CommandError::err("GT, LT, and/or NX options at the same time are not compatible"));
     }
     if incr && elements > 1 {
