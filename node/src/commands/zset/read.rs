@@ -259,35 +259,39 @@ fn collect_range(
             end = end.min(len - 1);
             zset.by_rank(ctx, start as u64, end as u64, reverse)
         }
-        Range::Score(_) | Range::Lex(_) => {
-            if offset < 0 || (offset > 0 && offset >= len) || limit == 0 {
-                return Ok(Vec::new());
-            }
-            let limit = u64::try_from(limit).unwrap_or(u64::MAX);
+        Range::Score(_) | Range::Lex(_) if offset < 0 || (offset > 0 && offset >= len) || limit == 0 => Ok(Vec::new()),
+        Range::Score(r) => {
             let mut out = Vec::new();
-            let mut take = |m: &[u8], s: f64| {
-                out.push(Scored { member: Bytes::copy_from_slice(m), score: s });
-                if out.len() as u64 >= limit {
-                    ControlFlow::Break(())
-                } else {
-                    ControlFlow::Continue(())
-                }
-            };
-            match range {
-                Range::Score(r) => {
-                    let mut skipped = 0;
-                    zset.visit_scores(ctx, r, reverse, &mut |m, s| {
-                        if skipped < offset {
-                            skipped += 1;
-                            return ControlFlow::Continue(());
-                        }
-                        take(m, s)
-                    })?
-                }
-                Range::Lex(r) => zset.visit_lex(ctx, r, reverse, offset as u64, &mut take)?,
-                Range::Rank(..) => unreachable!("handled above"),
+            {
+                let mut take = limited(&mut out, limit);
+                let mut skipped = 0;
+                zset.visit_scores(ctx, r, reverse, &mut |m, s| {
+                    if skipped < offset {
+                        skipped += 1;
+                        return ControlFlow::Continue(());
+                    }
+                    take(m, s)
+                })?;
             }
             Ok(out)
+        }
+        Range::Lex(r) => {
+            let mut out = Vec::new();
+            zset.visit_lex(ctx, r, reverse, offset as u64, &mut limited(&mut out, limit))?;
+            Ok(out)
+        }
+    }
+}
+
+/// A visitor collecting members until `limit` (negative: no limit).
+fn limited(out: &mut Vec<Scored>, limit: i64) -> impl FnMut(&[u8], f64) -> ControlFlow<()> + '_ {
+    let limit = u64::try_from(limit).unwrap_or(u64::MAX);
+    move |m, s| {
+        out.push(Scored { member: Bytes::copy_from_slice(m), score: s });
+        if out.len() as u64 >= limit {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
         }
     }
 }

@@ -25,7 +25,18 @@
 //! Costs that differ from Redis's: ranks (ZRANK, ZRANGE by index,
 //! ZREMRANGEBYRANK) and counts (ZCOUNT, ZLEXCOUNT) are found by walking the
 //! score index, O(rank) or O(count) instead of O(log n): there is no
-//! order-statistics index. Range walks start from whichever end is nearer.
+//! order-statistics index. A walk to a range of ranks starts from whichever
+//! end of the set is nearer.
+//!
+//! # For other families
+//! The GEO commands keep points in sorted sets (the score is the geohash);
+//! what they need is here: [`ZSet::load`] / [`ZSet::load_or_create`] (with
+//! the WRONGTYPE check), [`ZSet::score`], [`ZSet::put`] (add or update one
+//! member), [`ZSet::remove`], [`ZSet::visit_scores`] (members whose scores
+//! fall in a [`ScoreRange`], built from its public fields, e.g. a half-open
+//! geohash interval), and [`ZSet::save`], which every change must end with.
+//! `read::store_new` writes a whole new set (the STORE options), and
+//! `score::score_frame` / `scored_reply` shape replies.
 //!
 //! # Encoding
 //! `OBJECT ENCODING` says "listpack" until the set first holds more than
@@ -125,9 +136,9 @@ fn decode_f64(raw: &[u8]) -> f64 {
 
 /// Splits a score index name (without the tag) and its value.
 fn decode_score_entry<'n>(name: &'n [u8], value: &[u8]) -> (&'n [u8], f64) {
-    let key = u64::from_be_bytes(name[..8].try_into().expect("score names hold an 8-byte key"));
-    let score = if value.len() == 8 { decode_f64(value) } else { score_of_key(key) };
-    (&name[8..], score)
+    let (key, member) = name.split_at(name.len().min(8));
+    let score = if value.len() == 8 { decode_f64(value) } else { score_of_key(decode_f64(key).to_bits()) };
+    (member, score)
 }
 
 /// The decoded score stored in a member index entry.
