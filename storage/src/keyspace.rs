@@ -14,7 +14,7 @@ use rocksdb::{Direction, IteratorMode, ReadOptions, SnapshotWithThreadMode, Writ
 
 use crate::db::Cf;
 use crate::keys::{self, SLOT_COUNT};
-use crate::subkeys::{self, SubRange};
+use crate::subkeys::{self, ElementVisitor, SubRange};
 use crate::value::StoredValue;
 use crate::{DbIndex, StorageError};
 
@@ -124,7 +124,7 @@ pub trait Keyspace {
         generation: u64,
         range: SubRange<'_>,
         reverse: bool,
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> ControlFlow<()>,
+        visit: &mut ElementVisitor<'_>,
     ) -> Result<(), StorageError>;
 }
 
@@ -330,7 +330,7 @@ impl<'a> Keyspace for ReadView<'a> {
         generation: u64,
         range: SubRange<'_>,
         reverse: bool,
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> ControlFlow<()>,
+        visit: &mut ElementVisitor<'_>,
     ) -> Result<(), StorageError> {
         let prefix = keys::subkey_prefix(db, key, generation);
         let (low, high) = subkeys::full_range(&prefix, range);
@@ -710,7 +710,7 @@ impl Keyspace for ApplyTxn<'_> {
         generation: u64,
         range: SubRange<'_>,
         reverse: bool,
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> ControlFlow<()>,
+        visit: &mut ElementVisitor<'_>,
     ) -> Result<(), StorageError> {
         let prefix = keys::subkey_prefix(db, key, generation);
         let (low, high) = subkeys::full_range(&prefix, range);
