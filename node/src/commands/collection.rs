@@ -152,6 +152,10 @@ pub fn parse_scan_args(args: &[Bytes]) -> Result<ScanArgs, CommandError> {
     Ok(parsed)
 }
 
+/// Turns one matching element (member, stored value) of a scan into the
+/// reply frames it contributes.
+pub type ScanReply<'r> = dyn FnMut(&[u8], &[u8], &mut Vec<Frame>) + 'r;
+
 /// One scan step over a hashed collection whose element names (after
 /// `tag`, a fixed prefix such as a sorted set's member index tag) come from
 /// [`hashed_name`]. `reply` turns a matching (member, stored value) into
@@ -167,7 +171,7 @@ pub fn scan_elements(
     tag: &[u8],
     scan: &ScanArgs,
     small: bool,
-    reply: &mut dyn FnMut(&[u8], &[u8], &mut Vec<Frame>),
+    reply: &mut ScanReply<'_>,
 ) -> Result<Frame, CommandError> {
     let mut start = tag.to_vec();
     if !small {
