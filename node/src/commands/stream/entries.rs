@@ -318,7 +318,7 @@ pub(super) fn parse_read(ctx: &Ctx<'_>, args: &[Bytes], xreadgroup: bool) -> Res
         } else if opt_is(opt, "streams") && more > 0 {
             parsed.streams_at = i + 1;
             let listed = args.len() - parsed.streams_at;
-            if listed % 2 != 0 {
+            if !listed.is_multiple_of(2) {
                 let (name, symbol) = if xreadgroup { ("xreadgroup", '>') } else { ("xread", '$') };
                 return Err(CommandError::err(format!(
                     "Unbalanced '{name}' list of streams: for each stream key an ID or '{symbol}' must be specified."

@@ -406,6 +406,9 @@ fn upper(end: &Option<Vec<u8>>) -> Bound<&[u8]> {
     end.as_deref().map_or(Bound::Unbounded, Bound::Excluded)
 }
 
+/// A visitor of elements (name, value).
+type Visit<'a> = dyn FnMut(&[u8], &[u8]) -> ControlFlow<()> + 'a;
+
 /// A loaded stream.
 pub struct Stream {
     pub key: Bytes,
@@ -461,7 +464,7 @@ impl Stream {
         low: Bound<&[u8]>,
         high: Bound<&[u8]>,
         reverse: bool,
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> ControlFlow<()>,
+        visit: &mut Visit<'_>,
     ) -> Result<(), CommandError> {
         Ok(ctx.ks.sub_scan(ctx.db, &self.key, self.generation(), (low, high), reverse, visit)?)
     }
