@@ -453,3 +453,68 @@ fn members_are_binary_safe_and_compared_as_bytes() {
     assert_eq!(ks.exec_bytes(&[Bytes::from("SISMEMBER"), Bytes::from("b"), odd]), int(1));
     assert_eq!(ks.exec(&["SISMEMBER", "b", ""]), int(1));
 }
+
+/// A 16-byte member whose CRC-64 bucket is `target`: the CRC has no initial
+/// value or final xor, so it is linear in the message bits and a preimage is
+/// one Gaussian elimination away.
+fn member_in_bucket(target: u64) -> Bytes {
+    let bucket = |bits: u128| crate::commands::collection::bucket_of(&bits.to_le_bytes());
+    let mut basis: [Option<(u64, u128)>; 64] = [None; 64];
+    for i in 0..128 {
+        let (mut crc, mut bits) = (bucket(1u128 << i), 1u128 << i);
+        for pivot in (0..64).rev() {
+            if crc >> pivot & 1 == 0 {
+                continue;
+            }
+            match basis[pivot] {
+                Some((row_crc, row_bits)) => {
+                    crc ^= row_crc;
+                    bits ^= row_bits;
+                }
+                None => {
+                    basis[pivot] = Some((crc, bits));
+                    break;
+                }
+            }
+        }
+    }
+    let (mut crc, mut bits) = (target, 0u128);
+    for pivot in (0..64).rev() {
+        if crc >> pivot & 1 == 1 {
+            let (row_crc, row_bits) = basis[pivot].expect("the CRC reaches every bucket");
+            crc ^= row_crc;
+            bits ^= row_bits;
+        }
+    }
+    assert_eq!(bucket(bits), target);
+    Bytes::copy_from_slice(&bits.to_le_bytes())
+}
+
+#[test]
+fn crowded_buckets_do_not_stop_distinct_sampling() {
+    // Nine members in buckets 1..=9 and one elsewhere: a seek to a random
+    // bucket only ever finds two of them, so distinct picks must fall back
+    // to walking forward instead of drawing forever.
+    let mut ks = TestKeyspace::new();
+    let mut sadd = vec![Bytes::from("SADD"), Bytes::from("s")];
+    sadd.extend((1..=9).map(member_in_bucket));
+    sadd.push(Bytes::from("elsewhere"));
+    assert_eq!(ks.exec_bytes(&sadd), int(10));
+    let mut hset = vec![Bytes::from("HSET"), Bytes::from("h")];
+    for member in &sadd[2..] {
+        hset.push(member.clone());
+        hset.push(Bytes::from("v"));
+    }
+    assert_eq!(ks.exec_bytes(&hset), int(10));
+    for cmd in ["SRANDMEMBER", "HRANDFIELD"] {
+        let key = if cmd == "SRANDMEMBER" { "s" } else { "h" };
+        for count in 1..=3 {
+            let Frame::Array(picks) = ks.exec(&[cmd, key, &count.to_string()]) else { panic!("an array") };
+            assert_eq!(picks.len(), count, "{cmd} {count}");
+            assert_eq!(picks.iter().map(|p| format!("{p:?}")).collect::<BTreeSet<_>>().len(), count);
+        }
+    }
+    let Frame::Set(popped) = ks.exec(&["SPOP", "s", "9"]) else { panic!("a set") };
+    assert_eq!(popped.len(), 9);
+    assert_eq!(ks.exec(&["SCARD", "s"]), int(1));
+}
