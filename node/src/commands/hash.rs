@@ -116,7 +116,7 @@ fn set_field(
 
 /// Every (field, value) pair, in storage order.
 fn all_pairs(ctx: &Ctx<'_>, key: &[u8], hash: &Collection) -> Result<Vec<(Bytes, Bytes)>, CommandError> {
-    let mut pairs = Vec::with_capacity(hash.meta.len.min(1 << 16) as usize);
+    let mut pairs = Vec::with_capacity(super::set::capacity_hint(hash.meta.len));
     ctx.ks.sub_scan(ctx.db, key, hash.generation(), ALL, false, &mut |name, value| {
         pairs.push((Bytes::copy_from_slice(collection::member_of(name)), Bytes::copy_from_slice(value)));
         ControlFlow::Continue(())

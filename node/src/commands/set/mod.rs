@@ -202,12 +202,18 @@ fn remove_member(ctx: &mut Ctx<'_>, key: &[u8], set: &mut Collection, member: &[
 
 /// Every member, in storage order.
 fn members(ctx: &Ctx<'_>, key: &[u8], set: &Collection) -> Result<Vec<Bytes>, CommandError> {
-    let mut out = Vec::with_capacity(set.meta.len.min(1 << 16) as usize);
+    let mut out = Vec::with_capacity(capacity_hint(set.meta.len));
     ctx.ks.sub_scan(ctx.db, key, set.generation(), ALL, false, &mut |name, _| {
         out.push(Bytes::copy_from_slice(collection::member_of(name)));
         ControlFlow::Continue(())
     })?;
     Ok(out)
+}
+
+/// A capacity to reserve for `n` results: all of them when few, a bounded
+/// start when many, so a huge count does not reserve memory up front.
+pub(crate) fn capacity_hint(n: u64) -> usize {
+    n.min(1 << 16) as usize
 }
 
 fn bulks(members: impl IntoIterator<Item = Bytes>) -> Vec<Frame> {
@@ -358,7 +364,7 @@ fn spop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Frame, CommandError> {
         return Ok(Frame::Set(bulks(all)));
     }
     let remaining = len - count;
-    let mut popped = Vec::with_capacity(count as usize);
+    let mut popped = Vec::with_capacity(capacity_hint(count));
     if remaining * SPOP_MOVE_STRATEGY_MUL > count {
         for _ in 0..count {
             let Some(element) = sample::random_element(ctx, key, generation)? else { break };
@@ -371,7 +377,7 @@ fn spop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Frame, CommandError> {
         // like any other, so a hashtable may become a listpack again.
         let keep = sample::distinct(ctx, key, generation, len, remaining)?;
         let kept: HashSet<&[u8]> = keep.iter().map(|e| e.name.as_slice()).collect();
-        let mut doomed = Vec::with_capacity(count as usize);
+        let mut doomed = Vec::with_capacity(capacity_hint(count));
         ctx.ks.sub_scan(ctx.db, key, generation, ALL, false, &mut |name, _| {
             if !kept.contains(name) {
                 doomed.push(name.to_vec());

@@ -96,7 +96,7 @@ pub(crate) fn repeated(
     generation: u64,
     count: u64,
 ) -> Result<Vec<Element>, CommandError> {
-    let mut picks = Vec::with_capacity(count as usize);
+    let mut picks = Vec::with_capacity(super::capacity_hint(count));
     for _ in 0..count {
         match random_element(ctx, key, generation)? {
             Some(found) => picks.push(found),
@@ -142,9 +142,9 @@ pub(crate) fn distinct(
         every.truncate(count);
         return Ok(every);
     }
+    let mut chosen: HashSet<Vec<u8>> = HashSet::with_capacity(super::capacity_hint(count));
+    let mut picks = Vec::with_capacity(super::capacity_hint(count));
     let count = count as usize;
-    let mut chosen: HashSet<Vec<u8>> = HashSet::with_capacity(count);
-    let mut picks = Vec::with_capacity(count);
     let mut draws_left = count.saturating_mul(4).saturating_add(64);
     while picks.len() < count && draws_left > 0 {
         draws_left -= 1;
