@@ -518,3 +518,29 @@ fn crowded_buckets_do_not_stop_distinct_sampling() {
     assert_eq!(popped.len(), 9);
     assert_eq!(ks.exec(&["SCARD", "s"]), int(1));
 }
+
+#[test]
+fn small_updates_of_large_collections_write_little() {
+    let mut ks = TestKeyspace::new();
+    sadd(&mut ks, "s", &numbered("member-", 0..5000));
+    let mut hset = vec!["HSET".to_string(), "h".to_string()];
+    for i in 0..5000 {
+        hset.extend([format!("field-{i}"), format!("value-{i}")]);
+    }
+    ks.exec(&hset.iter().map(String::as_str).collect::<Vec<_>>());
+    for cmd in [
+        vec!["SADD", "s", "new"],
+        vec!["SREM", "s", "member-7"],
+        vec!["SPOP", "s"],
+        vec!["SPOP", "s", "3"],
+        vec!["SMOVE", "s", "t", "member-9"],
+        vec!["HSET", "h", "field-1", "changed"],
+        vec!["HDEL", "h", "field-2"],
+        vec!["HINCRBY", "h", "n", "1"],
+    ] {
+        ks.exec(&cmd);
+        assert!(ks.last_batch.len() < 1024, "{cmd:?} wrote {} bytes", ks.last_batch.len());
+    }
+    assert_eq!(ks.exec(&["SCARD", "s"]), int(4995));
+    assert_eq!(ks.exec(&["HLEN", "h"]), int(5000));
+}
