@@ -3,21 +3,27 @@
 # redis-benchmark against (1) redis-server in memory, (2) redis-server with
 # appendonly yes + appendfsync always (every write on disk before the reply,
 # as Redraft does on a majority), (3) the leader of a local 3-node Redraft
-# cluster. Prints one table of requests/s and p50 latency.
-#   ./scripts/bench.sh [-n requests] [-c clients]
+# cluster. Prints one table of requests/s and p50 latency, then a table of
+# collection operations on a small and a large collection (per-operation
+# cost must not grow with the collection's size).
+#   ./scripts/bench.sh [-n requests] [-c clients] [-s large-collection-size]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 requests=100000
 clients=50
-while getopts "n:c:" opt; do
+large=1000000
+while getopts "n:c:s:" opt; do
   case $opt in
     n) requests=$OPTARG ;;
     c) clients=$OPTARG ;;
-    *) echo "usage: $0 [-n requests] [-c clients]" >&2; exit 2 ;;
+    s) large=$OPTARG ;;
+    *) echo "usage: $0 [-n requests] [-c clients] [-s large-collection-size]" >&2; exit 2 ;;
   esac
 done
 ./scripts/setup.sh
-cargo build --release -p redraft
+# The whole workspace, as the tests build it: another package selection
+# resolves other features and would rebuild RocksDB from scratch.
+cargo build --release --workspace --all-targets
 target="${CARGO_TARGET_DIR:-target}"
 work="$(mktemp -d)"
 pids=()
@@ -57,5 +63,34 @@ for p in 1 16; do
     name=${target_desc%:*}; port=${target_desc##*:}
     read -r set_rps set_p50 get_rps get_p50 <<<"$(run "$name" "$port" "$p")"
     printf '%-28s %-4s %12s %10s %12s %10s\n' "$name" "$p" "$set_rps" "${set_p50}ms" "$get_rps" "${get_p50}ms"
+  done
+done
+
+# Collections: fill one small and one large collection per type, then time
+# single-element operations on each. Redraft keeps elements as separate
+# RocksDB keys, so these should cost the same at both sizes.
+small=1000
+fill() { # port key-prefix size command... : pushes `size` elements with __rand_int__ members
+  local port=$1 size=$3; shift 3
+  redis-benchmark -p "$port" -n "$size" -c 20 -P 64 -r 100000000 "$@" >/dev/null 2>&1
+}
+op_rps() { # port command... -> requests/s
+  local port=$1; shift
+  redis-benchmark -p "$port" -n 20000 -c "$clients" -r 100000000 --csv "$@" 2>/dev/null |
+    awk -F'","' 'NR==2{print $2}' | tr -d '"'
+}
+echo
+printf '%-28s %-34s %14s %14s\n' "server" "operation" "on $small" "on $large"
+for target_desc in "redis (appendfsync always):$aof_port" "redraft (3 nodes, leader):$leader_port"; do
+  name=${target_desc%:*}; port=${target_desc##*:}
+  redis-cli -p "$port" DEL list:small list:large >/dev/null
+  fill "$port" list "$small" RPUSH list:small __rand_int__
+  fill "$port" list "$large" RPUSH list:large __rand_int__
+  for op in "LPUSH %s x" "LPOP %s" "LINDEX %s 0" "LINDEX %s -1" "LSET %s 1 y" "LRANGE %s 0 9"; do
+    # shellcheck disable=SC2059
+    small_rps=$(op_rps "$port" $(printf "$op" list:small))
+    # shellcheck disable=SC2059
+    large_rps=$(op_rps "$port" $(printf "$op" list:large))
+    printf '%-28s %-34s %14s %14s\n' "$name" "$(printf "$op" list)" "$small_rps" "$large_rps"
   done
 done

@@ -26,6 +26,7 @@ pub mod keys;
 pub mod list;
 pub mod long_double;
 pub mod movable_keys;
+mod property_tests;
 pub mod server_data;
 pub mod session_table;
 pub mod set;

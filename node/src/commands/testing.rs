@@ -292,10 +292,59 @@ pub fn parse_case_file(text: &str) -> Result<Vec<CaseLine>, String> {
     Ok(steps)
 }
 
-mod tests {
+/// A raw RESP connection to a real Redis, for differential tests.
+pub mod wire {
     use std::io::{BufRead, BufReader, Read, Write};
     use std::net::TcpStream;
 
+    use bytes::Bytes;
+
+    /// Reads one whole RESP2/RESP3 reply, returning its raw bytes.
+    pub fn read_reply(reader: &mut BufReader<TcpStream>, out: &mut Vec<u8>) {
+        let mut line = Vec::new();
+        reader.read_until(b'\n', &mut line).expect("read reply");
+        out.extend_from_slice(&line);
+        let header = String::from_utf8_lossy(&line[1..line.len() - 2]).into_owned();
+        let count = || header.parse::<i64>().expect("length");
+        match line[0] {
+            b'$' | b'=' | b'!' if count() >= 0 => {
+                let mut body = vec![0u8; count() as usize + 2];
+                reader.read_exact(&mut body).expect("read bulk");
+                out.extend_from_slice(&body);
+            }
+            b'*' | b'~' | b'>' => {
+                for _ in 0..count().max(0) {
+                    read_reply(reader, out);
+                }
+            }
+            b'%' | b'|' => {
+                for _ in 0..count() * 2 {
+                    read_reply(reader, out);
+                }
+                if line[0] == b'|' {
+                    read_reply(reader, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub fn send(stream: &mut TcpStream, args: &[Bytes]) {
+        let mut out = format!("*{}\r\n", args.len()).into_bytes();
+        for arg in args {
+            out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+            out.extend_from_slice(arg);
+            out.extend_from_slice(b"\r\n");
+        }
+        stream.write_all(&out).expect("send");
+    }
+}
+
+mod tests {
+    use std::io::BufReader;
+    use std::net::TcpStream;
+
+    use super::wire::{read_reply, send};
     use super::*;
 
     #[test]
@@ -331,46 +380,6 @@ mod tests {
             .collect();
         files.sort();
         files
-    }
-
-    /// Reads one whole RESP2/RESP3 reply, returning its raw bytes.
-    fn read_reply(reader: &mut BufReader<TcpStream>, out: &mut Vec<u8>) {
-        let mut line = Vec::new();
-        reader.read_until(b'\n', &mut line).expect("read reply");
-        out.extend_from_slice(&line);
-        let header = String::from_utf8_lossy(&line[1..line.len() - 2]).into_owned();
-        let count = || header.parse::<i64>().expect("length");
-        match line[0] {
-            b'$' | b'=' | b'!' if count() >= 0 => {
-                let mut body = vec![0u8; count() as usize + 2];
-                reader.read_exact(&mut body).expect("read bulk");
-                out.extend_from_slice(&body);
-            }
-            b'*' | b'~' | b'>' => {
-                for _ in 0..count().max(0) {
-                    read_reply(reader, out);
-                }
-            }
-            b'%' | b'|' => {
-                for _ in 0..count() * 2 {
-                    read_reply(reader, out);
-                }
-                if line[0] == b'|' {
-                    read_reply(reader, out);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn send(stream: &mut TcpStream, args: &[Bytes]) {
-        let mut out = format!("*{}\r\n", args.len()).into_bytes();
-        for arg in args {
-            out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
-            out.extend_from_slice(arg);
-            out.extend_from_slice(b"\r\n");
-        }
-        stream.write_all(&out).expect("send");
     }
 
     /// Runs each case file against a real Redis and against the harness and
