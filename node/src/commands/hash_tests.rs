@@ -394,3 +394,9 @@ fn binary_fields_and_values_round_trip() {
     assert_eq!(ks.exec(&["HSET", "h", "", "empty field"]), int(1));
     assert_eq!(ks.exec(&["HGET", "h", ""]), bulk("empty field"));
 }
+
+#[test]
+fn random_hash_commands_match_redis() {
+    use crate::commands::property_tests::{check_against_redis, hash_op};
+    check_against_redis(hash_op, 0..8, 800);
+}

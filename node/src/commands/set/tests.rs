@@ -544,3 +544,9 @@ fn small_updates_of_large_collections_write_little() {
     assert_eq!(ks.exec(&["SCARD", "s"]), int(4995));
     assert_eq!(ks.exec(&["HLEN", "h"]), int(5000));
 }
+
+#[test]
+fn random_set_commands_match_redis() {
+    use crate::commands::property_tests::{check_against_redis, set_op};
+    check_against_redis(set_op, 0..8, 800);
+}
