@@ -83,14 +83,21 @@ echo
 printf '%-28s %-34s %14s %14s\n' "server" "operation" "on $small" "on $large"
 for target_desc in "redis (appendfsync always):$aof_port" "redraft (3 nodes, leader):$leader_port"; do
   name=${target_desc%:*}; port=${target_desc##*:}
-  redis-cli -p "$port" DEL list:small list:large >/dev/null
-  fill "$port" list "$small" RPUSH list:small __rand_int__
-  fill "$port" list "$large" RPUSH list:large __rand_int__
-  for op in "LPUSH %s x" "LPOP %s" "LINDEX %s 0" "LINDEX %s -1" "LSET %s 1 y" "LRANGE %s 0 9"; do
+  redis-cli -p "$port" DEL list:small list:large set:small set:large hash:small hash:large >/dev/null
+  for size_name in small large; do
+    size=$small; [ "$size_name" = large ] && size=$large
+    fill "$port" list "$size" RPUSH "list:$size_name" __rand_int__
+    fill "$port" set "$size" SADD "set:$size_name" __rand_int__
+    fill "$port" hash "$size" HSET "hash:$size_name" __rand_int__ v
+  done
+  for op in "LPUSH list:%s x" "LPOP list:%s" "LINDEX list:%s 0" "LINDEX list:%s -1" "LSET list:%s 1 y" \
+            "LRANGE list:%s 0 9" "SADD set:%s __rand_int__" "SISMEMBER set:%s __rand_int__" "SRANDMEMBER set:%s" \
+            "SPOP set:%s" "HSET hash:%s __rand_int__ w" "HGET hash:%s __rand_int__"; do
     # shellcheck disable=SC2059
-    small_rps=$(op_rps "$port" $(printf "$op" list:small))
+    small_rps=$(op_rps "$port" $(printf "$op" small))
     # shellcheck disable=SC2059
-    large_rps=$(op_rps "$port" $(printf "$op" list:large))
-    printf '%-28s %-34s %14s %14s\n' "$name" "$(printf "$op" list)" "$small_rps" "$large_rps"
+    large_rps=$(op_rps "$port" $(printf "$op" large))
+    # shellcheck disable=SC2059
+    printf '%-28s %-34s %14s %14s\n' "$name" "$(printf "$op" "")" "$small_rps" "$large_rps"
   done
 done
