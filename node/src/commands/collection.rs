@@ -56,12 +56,6 @@ pub fn load(ctx: &Ctx<'_>, key: &[u8], kind: ValueKind) -> Result<Option<Collect
     }
 }
 
-/// Checks the type of `key` without reading elements: `Ok(true)` if it
-/// holds a live `kind`, `Ok(false)` if absent.
-pub fn exists_as(ctx: &Ctx<'_>, key: &[u8], kind: ValueKind) -> Result<bool, CommandError> {
-    Ok(load(ctx, key, kind)?.is_some())
-}
-
 /// [`load`], or a new empty collection with a fresh generation (not stored
 /// until [`save`]).
 pub fn load_or_create(ctx: &mut Ctx<'_>, key: &[u8], kind: ValueKind) -> Result<Collection, CommandError> {
