@@ -2,9 +2,10 @@
 //! PFSELFTEST.
 //!
 //! A HyperLogLog is a string holding Redis's exact representation (see
-//! [`hll`]), so GET, SET, DUMP/RESTORE and replication to a real Redis all
-//! see the same bytes. Writes modify the value in place as Redis does: its
-//! TTL stays, and it becomes a "raw" string.
+//! [`hll`]), so a value read with GET here and written with SET to a real
+//! Redis (or the other way round) is the same HyperLogLog there. Writes
+//! modify the value in place as Redis does: its TTL stays, and it becomes a
+//! "raw" string.
 //!
 //! The cardinality cache: Redis's PFCOUNT on one key stores the estimate it
 //! computed into the value's header (a write, hence its `may_replicate`
@@ -13,7 +14,8 @@
 //! same; what differs is the header a later GET shows: after a PFCOUNT,
 //! Redis's bytes 8-15 hold the fresh count (and keep it, with the top bit
 //! set, after the next PFADD), ours still hold the stale one. Registers and
-//! encoding are always identical.
+//! encoding are always identical. For the same reason PFCOUNT does not
+//! count as a modification for WATCH, nor turn an "embstr" value "raw".
 
 pub mod hll;
 
