@@ -129,7 +129,7 @@ impl Conn {
 
 /// The hash slot a command is routed by: its first key's, or 0.
 pub fn slot_of(spec: &CommandSpec, args: &[Bytes]) -> u16 {
-    spec.key_indexes(args.len()).first().and_then(|&i| args.get(i)).map(|k| key_slot(k)).unwrap_or(0)
+    spec.keys_of(args).first().and_then(|&i| args.get(i)).map(|k| key_slot(k)).unwrap_or(0)
 }
 
 /// For grouping pipelines: `Some(is_write)` for a well-formed data command.

@@ -14,7 +14,7 @@ use rocksdb::{Direction, IteratorMode, ReadOptions, SnapshotWithThreadMode, Writ
 
 use crate::db::Cf;
 use crate::keys::{self, SLOT_COUNT};
-use crate::subkeys::{self, SubRange};
+use crate::subkeys::{self, ElementVisitor, SubRange};
 use crate::value::StoredValue;
 use crate::{DbIndex, StorageError};
 
@@ -124,7 +124,7 @@ pub trait Keyspace {
         generation: u64,
         range: SubRange<'_>,
         reverse: bool,
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> ControlFlow<()>,
+        visit: &mut ElementVisitor<'_>,
     ) -> Result<(), StorageError>;
 }
 
@@ -330,7 +330,7 @@ impl<'a> Keyspace for ReadView<'a> {
         generation: u64,
         range: SubRange<'_>,
         reverse: bool,
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> ControlFlow<()>,
+        visit: &mut ElementVisitor<'_>,
     ) -> Result<(), StorageError> {
         let prefix = keys::subkey_prefix(db, key, generation);
         let (low, high) = subkeys::full_range(&prefix, range);
@@ -362,6 +362,9 @@ pub struct ApplyTxn<'a> {
     subs: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     /// Generations handed out in the current entry.
     generations_this_entry: u64,
+    /// Subkey prefixes of generations dropped in this transaction: their
+    /// stored elements are deleted by the batch, so reads must not see them.
+    dropped: BTreeSet<Vec<u8>>,
     /// Databases emptied in this transaction: keys of these not in `data`
     /// read as absent.
     flushed: BTreeSet<DbIndex>,
@@ -380,6 +383,7 @@ impl<'a> ApplyTxn<'a> {
             data: BTreeMap::new(),
             subs: BTreeMap::new(),
             generations_this_entry: 0,
+            dropped: BTreeSet::new(),
             flushed: BTreeSet::new(),
             key_counts: BTreeMap::new(),
             expires_counts: BTreeMap::new(),
@@ -499,6 +503,7 @@ impl<'a> ApplyTxn<'a> {
         for k in buffered {
             self.subs.remove(&k);
         }
+        self.dropped.insert(prefix);
     }
 
     fn raw_data(&self, db: DbIndex, data_key: &[u8]) -> Result<Option<StoredValue>, StorageError> {
@@ -669,6 +674,9 @@ impl Keyspace for ApplyTxn<'_> {
         if let Some(pending) = self.subs.get(&full) {
             return Ok(pending.clone());
         }
+        if self.dropped.contains(&full[..full.len() - sub.len()]) {
+            return Ok(None);
+        }
         Ok(self.db.get_cf(Cf::Subkeys.handle(self.db), full)?)
     }
 
@@ -702,7 +710,7 @@ impl Keyspace for ApplyTxn<'_> {
         generation: u64,
         range: SubRange<'_>,
         reverse: bool,
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> ControlFlow<()>,
+        visit: &mut ElementVisitor<'_>,
     ) -> Result<(), StorageError> {
         let prefix = keys::subkey_prefix(db, key, generation);
         let (low, high) = subkeys::full_range(&prefix, range);
@@ -713,6 +721,9 @@ impl Keyspace for ApplyTxn<'_> {
         }
         let mode = if reverse { IteratorMode::End } else { IteratorMode::Start };
         let stored = self.db.iterator_cf_opt(Cf::Subkeys.handle(self.db), opts, mode);
+        // A generation dropped in this transaction still has stored elements
+        // until the batch is written: read as if it were.
+        let stored = stored.take_while(|_| !self.dropped.contains(&prefix));
         let pending = subkeys::pending_range(&self.subs, low, high, reverse);
         subkeys::merge_visit(stored, pending, reverse, prefix.len(), visit)
     }

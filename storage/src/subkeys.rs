@@ -11,6 +11,13 @@ use crate::{DbIndex, Keyspace, StorageError};
 /// A range of element names (the bytes after a collection's prefix).
 pub type SubRange<'r> = (Bound<&'r [u8]>, Bound<&'r [u8]>);
 
+/// A visitor of elements: gets each element's name and value, and says
+/// whether to go on.
+pub type ElementVisitor<'v> = dyn FnMut(&[u8], &[u8]) -> ControlFlow<()> + 'v;
+
+/// A buffered write of one element: `None` deletes it.
+type PendingWrite<'p> = (&'p Vec<u8>, &'p Option<Vec<u8>>);
+
 /// Every element.
 pub const ALL: SubRange<'static> = (Bound::Unbounded, Bound::Unbounded);
 
@@ -47,10 +54,10 @@ pub(crate) fn full_range(prefix: &[u8], range: SubRange<'_>) -> (Vec<u8>, Option
 /// first `prefix_len` bytes removed.
 pub(crate) fn merge_visit<'p>(
     stored: impl Iterator<Item = Result<(Box<[u8]>, Box<[u8]>), rocksdb::Error>>,
-    pending: impl Iterator<Item = (&'p Vec<u8>, &'p Option<Vec<u8>>)>,
+    pending: impl Iterator<Item = PendingWrite<'p>>,
     reverse: bool,
     prefix_len: usize,
-    visit: &mut dyn FnMut(&[u8], &[u8]) -> ControlFlow<()>,
+    visit: &mut ElementVisitor<'_>,
 ) -> Result<(), StorageError> {
     let mut stored = stored.peekable();
     let mut pending = pending.peekable();
@@ -101,7 +108,7 @@ pub(crate) fn pending_range<'p>(
     low: Vec<u8>,
     high: Option<Vec<u8>>,
     reverse: bool,
-) -> Box<dyn Iterator<Item = (&'p Vec<u8>, &'p Option<Vec<u8>>)> + 'p> {
+) -> Box<dyn Iterator<Item = PendingWrite<'p>> + 'p> {
     let range = match high {
         Some(high) => pending.range(low..high),
         None => pending.range(low..),

@@ -68,7 +68,7 @@ pub fn load_or_create(ctx: &mut Ctx<'_>, key: &[u8], kind: ValueKind) -> Result<
     if let Some(found) = load(ctx, key, kind)? {
         return Ok(found);
     }
-    Ok(new_collection(ctx, kind)?)
+    new_collection(ctx, kind)
 }
 
 /// A new empty collection with a fresh generation, not yet stored.

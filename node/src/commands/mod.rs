@@ -25,6 +25,7 @@ pub mod hyperloglog;
 pub mod keys;
 pub mod list;
 pub mod long_double;
+pub mod movable_keys;
 pub mod server_data;
 pub mod session_table;
 pub mod set;
@@ -200,6 +201,17 @@ impl CommandSpec {
             at += step;
         }
         out
+    }
+
+    /// The key arguments of a call (indexes into `args`): the key spec's,
+    /// or for movable-key commands what [`movable_keys`] finds.
+    pub fn keys_of(&self, args: &[Bytes]) -> Vec<usize> {
+        movable_keys::key_indexes(self.name, args).unwrap_or_else(|| self.key_indexes(args.len()))
+    }
+
+    /// Whether the keys move with the arguments (`movablekeys` in COMMAND INFO).
+    pub fn has_movable_keys(&self) -> bool {
+        movable_keys::is_movable(self.name)
     }
 
     pub fn is_write(&self) -> bool {

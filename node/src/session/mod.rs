@@ -275,7 +275,7 @@ async fn exec(conn: &mut Conn) -> Reply {
     let slot = specs
         .iter()
         .zip(batch_commands.iter())
-        .find_map(|(spec, args)| spec.key_indexes(args.len()).first().map(|&i| storage::keys::key_slot(&args[i])))
+        .find_map(|(spec, args)| spec.keys_of(args).first().map(|&i| storage::keys::key_slot(&args[i])))
         .unwrap_or(0);
     let batch_frame = if any_write {
         if !conn.node.is_leader() {

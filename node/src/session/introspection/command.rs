@@ -219,7 +219,11 @@ pub fn visible_flags(spec: &CommandSpec) -> Vec<&'static str> {
     if is_pure_container(spec) {
         return Vec::new();
     }
-    spec.flags.names().into_iter().filter(|f| !HIDDEN_FLAGS.contains(f)).collect()
+    let mut names: Vec<&'static str> = spec.flags.names().into_iter().filter(|f| !HIDDEN_FLAGS.contains(f)).collect();
+    if spec.has_movable_keys() {
+        names.push("movablekeys");
+    }
+    names
 }
 
 fn status_set(items: impl IntoIterator<Item = String>) -> Frame {
@@ -371,11 +375,11 @@ pub fn getkeys(call: &[Bytes]) -> Result<Frame, CommandError> {
         (false, Some(sub)) => top.subcommand(sub).ok_or_else(invalid)?,
         _ => top,
     };
-    if spec.first_key <= 0 {
+    if spec.first_key <= 0 && !spec.has_movable_keys() {
         return Err(CommandError::err("The command has no key arguments"));
     }
     if !spec.arity_ok(call.len()) {
         return Err(CommandError::err("Invalid number of arguments specified for command"));
     }
-    Ok(Frame::Array(spec.key_indexes(call.len()).into_iter().map(|i| Frame::Bulk(call[i].clone())).collect()))
+    Ok(Frame::Array(spec.keys_of(call).into_iter().map(|i| Frame::Bulk(call[i].clone())).collect()))
 }
