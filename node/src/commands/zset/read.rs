@@ -20,6 +20,7 @@ use crate::commands::collection;
 use crate::commands::expire::opt_is;
 use crate::commands::glob;
 use crate::commands::keys::parse_cursor;
+use crate::commands::set::sample;
 use crate::commands::Ctx;
 use crate::error::CommandError;
 
@@ -314,14 +315,7 @@ pub(crate) fn store_new(ctx: &mut Ctx<'_>, key: &[u8], items: Vec<Scored>, initi
 /// `ZRANDMEMBER key [count [WITHSCORES]]`
 pub(crate) fn zrandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Frame, CommandError> {
     if args.len() >= 3 {
-        let count = int_arg(&args[2])?;
-        if count == i64::MIN {
-            return Err(CommandError::err(format!(
-                "value is out of range, value must between {} and {}",
-                -i64::MAX,
-                i64::MAX
-            )));
-        }
+        let count = sample::count_arg(&args[2])?;
         let withscores = match args.len() {
             3 => false,
             4 if opt_is(&args[3], "withscores") => true,
@@ -360,11 +354,6 @@ impl Picker {
     }
 }
 
-/// At most this many members with repetitions per ZRANDMEMBER (a negative
-/// count): Redis streams a reply of any length, Redraft builds it in memory
-/// first. The same bound and text as SRANDMEMBER's and HRANDFIELD's.
-pub(crate) const REPEATED_PICKS_MAX: u64 = 1 << 20;
-
 /// Redis's `zrandmemberWithCountCommand`: a negative count draws with
 /// repetition; a count at least the size returns the whole set (from the
 /// highest score down, as Redis's set-operation iterator walks); otherwise
@@ -378,11 +367,9 @@ fn randmember_with_count(ctx: &mut Ctx<'_>, key: &[u8], count: i64, withscores: 
     let wanted = count.unsigned_abs();
     let mut picked = Vec::new();
     if count < 0 || wanted == 1 {
-        if wanted > REPEATED_PICKS_MAX {
-            return Err(CommandError::err(format!(
-                "count is out of range: at most {REPEATED_PICKS_MAX} random elements with repetitions per call"
-            )));
-        }
+        // Redraft builds the reply in memory: the bound SRANDMEMBER and
+        // HRANDFIELD have too.
+        sample::check_repeated_picks(wanted)?;
         let mut picker = Picker::new(ctx, &zset)?;
         for _ in 0..wanted {
             match picker.pick(ctx, &zset)? {

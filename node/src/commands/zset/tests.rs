@@ -397,74 +397,13 @@ fn stores_replace_the_destination_and_its_ttl() {
     assert_eq!(encoding(&mut ks, "small"), bulk("listpack"));
 }
 
-/// A keyspace with sets in it, which no command on this branch creates:
-/// the set layout every hashed collection shares (one empty element per
-/// member named by `hashed_name`) is written directly.
-mod with_sets {
-    use std::ops::ControlFlow;
-
-    use bytes::Bytes;
-    use rand::SeedableRng;
-    use rand_chacha::ChaCha8Rng;
-    use resp::Frame;
-    use storage::{ApplyTxn, CollectionMeta, Keyspace, ReadView, RocksDb, ValueKind};
-
-    use crate::commands::collection::hashed_name;
-    use crate::commands::testing::START_MS;
-    use crate::commands::{lookup, Ctx, Handler};
-
-    struct Harness {
-        db: RocksDb,
-        _dir: tempfile::TempDir,
-        index: u64,
-    }
-
-    impl Harness {
-        fn new() -> Self {
-            let dir = tempfile::tempdir().expect("temp dir");
-            let db = storage::open_db(dir.path()).expect("open RocksDB");
-            Harness { db, _dir: dir, index: 1 }
-        }
-
-        fn write(&mut self, f: impl FnOnce(&mut ApplyTxn<'_>)) {
-            let mut txn = ApplyTxn::new(&self.db);
-            txn.begin_entry(self.index, START_MS);
-            self.index += 1;
-            f(&mut txn);
-            self.db.write(txn.into_batch()).expect("write");
-        }
-
-        fn sadd(&mut self, key: &str, members: &[&str]) {
-            self.write(|txn| {
-                let generation = txn.new_generation().unwrap();
-                for m in members {
-                    txn.sub_put(0, key.as_bytes(), generation, &hashed_name(m.as_bytes()), &[]).unwrap();
-                }
-                let meta = CollectionMeta { generation, len: members.len() as u64, extra: Bytes::new() };
-                txn.put(0, key.as_bytes(), meta.to_value(ValueKind::Set, 0, 0)).unwrap();
-            });
-        }
-
-        fn exec(&mut self, args: &[&str]) -> Frame {
-            let args: Vec<Bytes> = args.iter().map(|a| Bytes::copy_from_slice(a.as_bytes())).collect();
-            let spec = lookup(&args[0]).expect("a command");
-            let Handler::Data(handler) = spec.handler else { panic!("not a data command") };
-            let mut rng = ChaCha8Rng::seed_from_u64(self.index);
-            let reply = if spec.is_write() {
-                let mut out = None;
-                self.write(|txn| {
-                    out = Some(handler(&mut Ctx { ks: txn, db: 0, db_count: 16, resp3: false, rng: &mut rng }, &args));
-                });
-                out.unwrap()
-            } else {
-                let mut view = ReadView::new(&self.db, START_MS).unwrap();
-                handler(&mut Ctx { ks: &mut view, db: 0, db_count: 16, resp3: false, rng: &mut rng }, &args)
-            };
-            reply.unwrap_or_else(|e| e.to_frame())
-        }
-    }
-
-    fn flat(frame: Frame) -> Vec<String> {
+#[test]
+fn sets_count_as_sorted_sets_scoring_one() {
+    let mut ks = TestKeyspace::new();
+    ks.exec(&["ZADD", "a", "1", "x", "2", "y", "3", "z"]);
+    ks.exec(&["ZADD", "b", "10", "y", "20", "z", "30", "w"]);
+    ks.exec(&["SADD", "s", "x", "w", "q"]);
+    let flat = |frame: Frame| -> Vec<String> {
         let Frame::Array(items) = frame else { panic!("{frame:?}") };
         items
             .into_iter()
@@ -473,44 +412,20 @@ mod with_sets {
                 other => panic!("{other:?}"),
             })
             .collect()
-    }
-
-    #[test]
-    fn sets_count_as_sorted_sets_scoring_one() {
-        let mut h = Harness::new();
-        h.exec(&["ZADD", "a", "1", "x", "2", "y", "3", "z"]);
-        h.exec(&["ZADD", "b", "10", "y", "20", "z", "30", "w"]);
-        h.sadd("s", &["x", "w", "q"]);
-        assert_eq!(
-            flat(h.exec(&["ZUNION", "3", "a", "b", "s", "WITHSCORES"])),
-            ["q", "1", "x", "2", "y", "12", "z", "23", "w", "31"]
-        );
-        assert_eq!(flat(h.exec(&["ZINTER", "2", "a", "s", "WITHSCORES", "WEIGHTS", "1", "5"])), ["x", "6"]);
-        assert_eq!(flat(h.exec(&["ZINTER", "3", "a", "b", "s"])), Vec::<String>::new());
-        assert_eq!(flat(h.exec(&["ZDIFF", "2", "b", "s", "WITHSCORES"])), ["y", "10", "z", "20"]);
-        assert_eq!(flat(h.exec(&["ZDIFF", "1", "s", "WITHSCORES"])), ["q", "1", "w", "1", "x", "1"]);
-        assert_eq!(h.exec(&["ZINTERCARD", "2", "s", "b"]), Frame::Integer(1));
-        assert_eq!(h.exec(&["ZUNIONSTORE", "d", "2", "s", "a"]), Frame::Integer(5));
-        assert_eq!(
-            flat(h.exec(&["ZRANGE", "d", "0", "-1", "WITHSCORES"])),
-            ["q", "1", "w", "1", "x", "2", "y", "2", "z", "3"]
-        );
-        // Sets are not sorted sets elsewhere.
-        assert_eq!(
-            h.exec(&["ZCARD", "s"]),
-            Frame::Error(Bytes::from_static(b"WRONGTYPE Operation against a key holding the wrong kind of value"))
-        );
-        let mut count = 0;
-        let view = ReadView::new(&h.db, START_MS).unwrap();
-        let meta = view.get(0, b"d").unwrap().unwrap().collection().unwrap();
-        view.sub_scan(0, b"d", meta.generation, storage::subkeys::ALL, false, &mut |_, _| {
-            count += 1;
-            ControlFlow::Continue(())
-        })
-        .unwrap();
-        // Both indexes of every member, nothing else.
-        assert_eq!(count, 10);
-    }
+    };
+    assert_eq!(
+        flat(ks.exec(&["ZUNION", "3", "a", "b", "s", "WITHSCORES"])),
+        ["q", "1", "x", "2", "y", "12", "z", "23", "w", "31"]
+    );
+    assert_eq!(flat(ks.exec(&["ZINTER", "2", "a", "s", "WITHSCORES", "WEIGHTS", "1", "5"])), ["x", "6"]);
+    assert_eq!(flat(ks.exec(&["ZDIFF", "2", "b", "s", "WITHSCORES"])), ["y", "10", "z", "20"]);
+    assert_eq!(ks.exec(&["ZINTERCARD", "2", "s", "b"]), int(1));
+    assert_eq!(ks.exec(&["ZUNIONSTORE", "d", "2", "s", "a"]), int(5));
+    assert_eq!(
+        flat(ks.exec(&["ZRANGE", "d", "0", "-1", "WITHSCORES"])),
+        ["q", "1", "w", "1", "x", "2", "y", "2", "z", "3"]
+    );
+    assert_eq!(ks.exec(&["ZCARD", "s"]), err("WRONGTYPE Operation against a key holding the wrong kind of value"));
 }
 
 #[test]
