@@ -82,7 +82,7 @@ fn searches_find_the_documented_members() {
 fn distances_round_like_fixedpoint_d2string() {
     assert_eq!(geohash::format_distance(0.0), "0.0000");
     assert_eq!(geohash::format_distance(1.23456), "1.2346");
-    assert_eq!(geohash::format_distance(166274.15156960038), "166274.1516");
+    assert_eq!(geohash::format_distance(166_274.151_569_600_4), "166274.1516");
     // llrint rounds half to even.
     // Exact ties (1/32 m is 312.5 ten-thousandths) go to even.
     assert_eq!(geohash::format_distance(1.0 / 32.0), "0.0312");
