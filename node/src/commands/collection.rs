@@ -56,12 +56,6 @@ pub fn load(ctx: &Ctx<'_>, key: &[u8], kind: ValueKind) -> Result<Option<Collect
     }
 }
 
-/// Checks the type of `key` without reading elements: `Ok(true)` if it
-/// holds a live `kind`, `Ok(false)` if absent.
-pub fn exists_as(ctx: &Ctx<'_>, key: &[u8], kind: ValueKind) -> Result<bool, CommandError> {
-    Ok(load(ctx, key, kind)?.is_some())
-}
-
 /// [`load`], or a new empty collection with a fresh generation (not stored
 /// until [`save`]).
 pub fn load_or_create(ctx: &mut Ctx<'_>, key: &[u8], kind: ValueKind) -> Result<Collection, CommandError> {
@@ -152,6 +146,10 @@ pub fn parse_scan_args(args: &[Bytes]) -> Result<ScanArgs, CommandError> {
     Ok(parsed)
 }
 
+/// Turns one matching element (member, stored value) of a scan into the
+/// reply frames it contributes.
+pub type ScanReply<'r> = dyn FnMut(&[u8], &[u8], &mut Vec<Frame>) + 'r;
+
 /// One scan step over a hashed collection whose element names (after
 /// `tag`, a fixed prefix such as a sorted set's member index tag) come from
 /// [`hashed_name`]. `reply` turns a matching (member, stored value) into
@@ -167,7 +165,7 @@ pub fn scan_elements(
     tag: &[u8],
     scan: &ScanArgs,
     small: bool,
-    reply: &mut dyn FnMut(&[u8], &[u8], &mut Vec<Frame>),
+    reply: &mut ScanReply<'_>,
 ) -> Result<Frame, CommandError> {
     let mut start = tag.to_vec();
     if !small {

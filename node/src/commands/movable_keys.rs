@@ -75,8 +75,9 @@ pub fn key_indexes(name: &str, args: &[Bytes]) -> Option<Vec<usize>> {
         },
         Shape::KeyPlusStoreArgs(words) => {
             let mut keys = if args.len() > 1 { vec![1] } else { Vec::new() };
-            for at in 2..args.len().saturating_sub(1) {
-                if words.iter().any(|w| args[at].eq_ignore_ascii_case(w.as_bytes())) {
+            let options = args.iter().enumerate().skip(2).take(args.len().saturating_sub(3));
+            for (at, arg) in options {
+                if words.iter().any(|w| arg.eq_ignore_ascii_case(w.as_bytes())) {
                     keys.push(at + 1);
                 }
             }

@@ -109,12 +109,12 @@ pub struct Op {
     pub unordered: bool,
 }
 
-fn op(args: &[String]) -> Op {
-    Op { args: args.to_vec(), unordered: false }
+fn op(args: Vec<String>) -> Op {
+    Op { args, unordered: false }
 }
 
-fn unordered(args: &[String]) -> Op {
-    Op { args: args.to_vec(), unordered: true }
+fn unordered(args: Vec<String>) -> Op {
+    Op { args, unordered: true }
 }
 
 /// Builds an argument list from anything printable.
@@ -138,11 +138,11 @@ fn value(rng: &mut Rng) -> String {
 fn generic(rng: &mut Rng) -> Op {
     let key = rng.pick(KEYS);
     match rng.below(5) {
-        0 => op(&args!["SET", key, "str"]),
-        1 => op(&args!["DEL", key]),
-        2 => op(&args!["TYPE", key]),
-        3 => op(&args!["EXISTS", key, rng.pick(KEYS)]),
-        _ => op(&args!["RENAME", key, rng.pick(KEYS)]),
+        0 => op(args!["SET", key, "str"]),
+        1 => op(args!["DEL", key]),
+        2 => op(args!["TYPE", key]),
+        3 => op(args!["EXISTS", key, rng.pick(KEYS)]),
+        _ => op(args!["RENAME", key, rng.pick(KEYS)]),
     }
 }
 
@@ -153,28 +153,28 @@ pub fn list_op(rng: &mut Rng) -> Op {
     let k = rng.pick(KEYS);
     let side = |rng: &mut Rng| rng.pick(&["LEFT", "RIGHT"]);
     match rng.below(18) {
-        0 | 1 => op(&args!["LPUSH", k, value(rng), value(rng)]),
-        2 | 3 => op(&args!["RPUSH", k, value(rng)]),
-        4 => op(&args![rng.pick(&["LPUSHX", "RPUSHX"]), k, value(rng)]),
+        0 | 1 => op(args!["LPUSH", k, value(rng), value(rng)]),
+        2 | 3 => op(args!["RPUSH", k, value(rng)]),
+        4 => op(args![rng.pick(&["LPUSHX", "RPUSHX"]), k, value(rng)]),
         5 => {
             let cmd = rng.pick(&["LPOP", "RPOP"]);
             if rng.chance(50) {
-                op(&args![cmd, k])
+                op(args![cmd, k])
             } else {
-                op(&args![cmd, k, rng.int(0, 3)])
+                op(args![cmd, k, rng.int(0, 3)])
             }
         }
-        6 => op(&args!["LLEN", k]),
-        7 | 8 => op(&args!["LRANGE", k, rng.int(-4, 4), rng.int(-4, 4)]),
-        9 => op(&args!["LINDEX", k, rng.int(-4, 4)]),
-        10 => op(&args!["LSET", k, rng.int(-3, 3), value(rng)]),
-        11 => op(&args!["LINSERT", k, rng.pick(&["BEFORE", "AFTER"]), value(rng), value(rng)]),
-        12 => op(&args!["LREM", k, rng.int(-2, 2), value(rng)]),
-        13 => op(&args!["LTRIM", k, rng.int(-4, 4), rng.int(-4, 4)]),
-        14 => op(&args!["LPOS", k, value(rng), "RANK", rng.pick(&["1", "-1", "2"]), "COUNT", rng.int(0, 3)]),
-        15 => op(&args!["LMOVE", k, rng.pick(KEYS), side(rng), side(rng)]),
-        16 => op(&args!["RPOPLPUSH", k, rng.pick(KEYS)]),
-        _ => op(&args!["LMPOP", 2, k, rng.pick(KEYS), side(rng), "COUNT", rng.int(1, 3)]),
+        6 => op(args!["LLEN", k]),
+        7 | 8 => op(args!["LRANGE", k, rng.int(-4, 4), rng.int(-4, 4)]),
+        9 => op(args!["LINDEX", k, rng.int(-4, 4)]),
+        10 => op(args!["LSET", k, rng.int(-3, 3), value(rng)]),
+        11 => op(args!["LINSERT", k, rng.pick(&["BEFORE", "AFTER"]), value(rng), value(rng)]),
+        12 => op(args!["LREM", k, rng.int(-2, 2), value(rng)]),
+        13 => op(args!["LTRIM", k, rng.int(-4, 4), rng.int(-4, 4)]),
+        14 => op(args!["LPOS", k, value(rng), "RANK", rng.pick(&["1", "-1", "2"]), "COUNT", rng.int(0, 3)]),
+        15 => op(args!["LMOVE", k, rng.pick(KEYS), side(rng), side(rng)]),
+        16 => op(args!["RPOPLPUSH", k, rng.pick(KEYS)]),
+        _ => op(args!["LMPOP", 2, k, rng.pick(KEYS), side(rng), "COUNT", rng.int(1, 3)]),
     }
 }
 
@@ -185,19 +185,19 @@ pub fn hash_op(rng: &mut Rng) -> Op {
     let k = rng.pick(KEYS);
     let field = |rng: &mut Rng| rng.pick(&["f1", "f2", "f3", "f4", "1"]).to_string();
     match rng.below(15) {
-        0..=2 => op(&args!["HSET", k, field(rng), value(rng), field(rng), value(rng)]),
-        3 => op(&args!["HSETNX", k, field(rng), value(rng)]),
-        4 => op(&args!["HGET", k, field(rng)]),
-        5 => op(&args!["HMGET", k, field(rng), field(rng)]),
-        6 => op(&args!["HDEL", k, field(rng), field(rng)]),
-        7 => op(&args!["HLEN", k]),
-        8 => op(&args!["HSTRLEN", k, field(rng)]),
-        9 => op(&args!["HEXISTS", k, field(rng)]),
-        10 => unordered(&args![rng.pick(&["HKEYS", "HVALS", "HGETALL"]), k]),
-        11 => op(&args!["HINCRBY", k, field(rng), rng.int(-5, 5)]),
-        12 => op(&args!["HINCRBYFLOAT", k, field(rng), rng.pick(&["1.5", "-2", "0.25", "abc"])]),
-        13 => unordered(&args!["HRANDFIELD", k, 100]),
-        _ => op(&args!["HMSET", k, field(rng), value(rng)]),
+        0..=2 => op(args!["HSET", k, field(rng), value(rng), field(rng), value(rng)]),
+        3 => op(args!["HSETNX", k, field(rng), value(rng)]),
+        4 => op(args!["HGET", k, field(rng)]),
+        5 => op(args!["HMGET", k, field(rng), field(rng)]),
+        6 => op(args!["HDEL", k, field(rng), field(rng)]),
+        7 => op(args!["HLEN", k]),
+        8 => op(args!["HSTRLEN", k, field(rng)]),
+        9 => op(args!["HEXISTS", k, field(rng)]),
+        10 => unordered(args![rng.pick(&["HKEYS", "HVALS", "HGETALL"]), k]),
+        11 => op(args!["HINCRBY", k, field(rng), rng.int(-5, 5)]),
+        12 => op(args!["HINCRBYFLOAT", k, field(rng), rng.pick(&["1.5", "-2", "0.25", "abc"])]),
+        13 => unordered(args!["HRANDFIELD", k, 100]),
+        _ => op(args!["HMSET", k, field(rng), value(rng)]),
     }
 }
 
@@ -215,19 +215,19 @@ pub fn set_op(rng: &mut Rng) -> Op {
         }
     };
     match rng.below(16) {
-        0..=2 => op(&args!["SADD", k, member(rng), member(rng)]),
-        3 => op(&args!["SREM", k, member(rng), member(rng)]),
-        4 => op(&args!["SCARD", k]),
-        5 => op(&args!["SISMEMBER", k, member(rng)]),
-        6 => op(&args!["SMISMEMBER", k, member(rng), member(rng)]),
-        7 => unordered(&args!["SMEMBERS", k]),
-        8 => op(&args!["SMOVE", k, other, member(rng)]),
-        9 => unordered(&args![rng.pick(&["SINTER", "SUNION", "SDIFF"]), k, other]),
-        10 => op(&args![rng.pick(&["SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE"]), rng.pick(KEYS), k, other]),
-        11 => op(&args!["SINTERCARD", 2, k, other, "LIMIT", rng.int(0, 3)]),
-        12 => unordered(&args!["SRANDMEMBER", k, 100]),
-        13 => unordered(&args!["SPOP", k, 100]),
-        _ => unordered(&args!["SUNION", k]),
+        0..=2 => op(args!["SADD", k, member(rng), member(rng)]),
+        3 => op(args!["SREM", k, member(rng), member(rng)]),
+        4 => op(args!["SCARD", k]),
+        5 => op(args!["SISMEMBER", k, member(rng)]),
+        6 => op(args!["SMISMEMBER", k, member(rng), member(rng)]),
+        7 => unordered(args!["SMEMBERS", k]),
+        8 => op(args!["SMOVE", k, other, member(rng)]),
+        9 => unordered(args![rng.pick(&["SINTER", "SUNION", "SDIFF"]), k, other]),
+        10 => op(args![rng.pick(&["SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE"]), rng.pick(KEYS), k, other]),
+        11 => op(args!["SINTERCARD", 2, k, other, "LIMIT", rng.int(0, 3)]),
+        12 => unordered(args!["SRANDMEMBER", k, 100]),
+        13 => unordered(args!["SPOP", k, 100]),
+        _ => unordered(args!["SUNION", k]),
     }
 }
 
@@ -242,24 +242,24 @@ pub fn zset_op(rng: &mut Rng) -> Op {
     let bound = |rng: &mut Rng| rng.pick(&["-inf", "+inf", "0", "(1", "2", "(2.5", "10"]).to_string();
     let lex = |rng: &mut Rng| rng.pick(&["-", "+", "[a", "(b", "[c", "(e"]).to_string();
     match rng.below(22) {
-        0..=2 => op(&args!["ZADD", k, score(rng), member(rng), score(rng), member(rng)]),
-        3 => op(&args!["ZADD", k, rng.pick(&["NX", "XX", "GT", "LT"]), "CH", score(rng), member(rng)]),
-        4 => op(&args!["ZINCRBY", k, rng.pick(&["1", "-2", "0.5"]), member(rng)]),
-        5 => op(&args!["ZSCORE", k, member(rng)]),
-        6 => op(&args!["ZMSCORE", k, member(rng), member(rng)]),
-        7 => op(&args!["ZCARD", k]),
-        8 => op(&args!["ZRANGE", k, rng.int(-3, 3), rng.int(-3, 3), "WITHSCORES"]),
-        9 => op(&args!["ZRANGE", k, bound(rng), bound(rng), "BYSCORE", "LIMIT", 0, rng.int(1, 3)]),
-        10 => op(&args!["ZREVRANGEBYSCORE", k, bound(rng), bound(rng), "WITHSCORES"]),
-        11 => op(&args!["ZRANGEBYLEX", k, lex(rng), lex(rng)]),
-        12 => op(&args![rng.pick(&["ZRANK", "ZREVRANK"]), k, member(rng)]),
-        13 => op(&args!["ZCOUNT", k, bound(rng), bound(rng)]),
-        14 => op(&args!["ZLEXCOUNT", k, lex(rng), lex(rng)]),
-        15 => op(&args!["ZREM", k, member(rng), member(rng)]),
-        16 => op(&args!["ZREMRANGEBYRANK", k, rng.int(-2, 2), rng.int(-2, 2)]),
-        17 => op(&args!["ZREMRANGEBYSCORE", k, bound(rng), bound(rng)]),
-        18 => op(&args![rng.pick(&["ZPOPMIN", "ZPOPMAX"]), k, rng.int(1, 3)]),
-        19 => op(&args![
+        0..=2 => op(args!["ZADD", k, score(rng), member(rng), score(rng), member(rng)]),
+        3 => op(args!["ZADD", k, rng.pick(&["NX", "XX", "GT", "LT"]), "CH", score(rng), member(rng)]),
+        4 => op(args!["ZINCRBY", k, rng.pick(&["1", "-2", "0.5"]), member(rng)]),
+        5 => op(args!["ZSCORE", k, member(rng)]),
+        6 => op(args!["ZMSCORE", k, member(rng), member(rng)]),
+        7 => op(args!["ZCARD", k]),
+        8 => op(args!["ZRANGE", k, rng.int(-3, 3), rng.int(-3, 3), "WITHSCORES"]),
+        9 => op(args!["ZRANGE", k, bound(rng), bound(rng), "BYSCORE", "LIMIT", 0, rng.int(1, 3)]),
+        10 => op(args!["ZREVRANGEBYSCORE", k, bound(rng), bound(rng), "WITHSCORES"]),
+        11 => op(args!["ZRANGEBYLEX", k, lex(rng), lex(rng)]),
+        12 => op(args![rng.pick(&["ZRANK", "ZREVRANK"]), k, member(rng)]),
+        13 => op(args!["ZCOUNT", k, bound(rng), bound(rng)]),
+        14 => op(args!["ZLEXCOUNT", k, lex(rng), lex(rng)]),
+        15 => op(args!["ZREM", k, member(rng), member(rng)]),
+        16 => op(args!["ZREMRANGEBYRANK", k, rng.int(-2, 2), rng.int(-2, 2)]),
+        17 => op(args!["ZREMRANGEBYSCORE", k, bound(rng), bound(rng)]),
+        18 => op(args![rng.pick(&["ZPOPMIN", "ZPOPMAX"]), k, rng.int(1, 3)]),
+        19 => op(args![
             rng.pick(&["ZUNIONSTORE", "ZINTERSTORE"]),
             rng.pick(KEYS),
             2,
@@ -271,8 +271,8 @@ pub fn zset_op(rng: &mut Rng) -> Op {
             "AGGREGATE",
             rng.pick(&["SUM", "MIN", "MAX"])
         ]),
-        20 => op(&args!["ZUNION", 2, k, other, "WITHSCORES"]),
-        _ => op(&args!["ZDIFFSTORE", rng.pick(KEYS), 2, k, other]),
+        20 => op(args!["ZUNION", 2, k, other, "WITHSCORES"]),
+        _ => op(args!["ZDIFFSTORE", rng.pick(KEYS), 2, k, other]),
     }
 }
 

@@ -130,6 +130,8 @@ struct StringOptions<'a> {
     keepttl: bool,
     persist: bool,
     expire: Option<ExpireArg<'a>>,
+    /// Valkey 8.1's `IFEQ value`: set only if the current string equals it.
+    ifeq: Option<&'a Bytes>,
 }
 
 impl<'a> StringOptions<'a> {
@@ -144,10 +146,13 @@ impl<'a> StringOptions<'a> {
                     !o.keepttl && !o.persist && o.expire.is_none_or(|e| e.unit == unit && e.absolute == absolute);
                 next.filter(|_| compatible).map(|raw| ExpireArg { raw, unit, absolute })
             };
-            if for_set && opt_is(opt, "nx") && !o.xx {
+            if for_set && opt_is(opt, "nx") && !o.xx && o.ifeq.is_none() {
                 o.nx = true;
-            } else if for_set && opt_is(opt, "xx") && !o.nx {
+            } else if for_set && opt_is(opt, "xx") && !o.nx && o.ifeq.is_none() {
                 o.xx = true;
+            } else if for_set && opt_is(opt, "ifeq") && !o.nx && !o.xx && next.is_some() {
+                o.ifeq = next;
+                at += 1;
             } else if for_set && opt_is(opt, "get") {
                 o.get = true;
             } else if for_set && opt_is(opt, "keepttl") && !o.persist && o.expire.is_none() {
@@ -177,17 +182,21 @@ impl<'a> StringOptions<'a> {
 
 /// # Format
 /// ```text
-/// SET key value [NX | XX] [GET] [EX seconds | PX milliseconds |
-///   EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]
+/// SET key value [NX | XX | IFEQ comparison-value] [GET] [EX seconds |
+///   PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]
 /// ```
+/// IFEQ (from Valkey 8.1) is a compare-and-set: the write happens only if
+/// the key holds a string equal to the comparison value; a missing key is
+/// not set and a key of another type is WRONGTYPE.
 fn set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Frame, CommandError> {
     let options = StringOptions::parse(&args[3..], true)?;
     let expire_at = options.expire.map(|e| expire_arg_ms(ctx, e, "set")).transpose()?;
     let key = &args[1];
-    let old = if options.get { get_string(ctx, key)? } else { ctx.ks.get(ctx.db, key)? };
+    let old = if options.get || options.ifeq.is_some() { get_string(ctx, key)? } else { ctx.ks.get(ctx.db, key)? };
     let found = old.is_some();
     let old_reply = || bulk_or_null(old.as_ref());
-    if (options.nx && found) || (options.xx && !found) {
+    let ifeq_failed = options.ifeq.is_some_and(|expected| old.as_ref().is_none_or(|v| v.payload != *expected));
+    if (options.nx && found) || (options.xx && !found) || ifeq_failed {
         return Ok(if options.get { old_reply() } else { Frame::Null });
     }
     let expire_at_ms = match (expire_at, &old) {

@@ -39,6 +39,29 @@ fn set_nx_and_xx_are_conditional_and_exclusive() {
 }
 
 #[test]
+fn set_ifeq_is_a_compare_and_set_on_strings() {
+    let mut ks = ks();
+    assert_eq!(ks.exec(&["SET", "k", "v", "IFEQ", "v"]), Frame::Null, "a missing key is not set");
+    assert_eq!(ks.exec(&["EXISTS", "k"]), int(0));
+    ks.exec(&["SET", "k", "1"]);
+    assert_eq!(ks.exec(&["SET", "k", "2", "IFEQ", "0"]), Frame::Null);
+    assert_eq!(ks.exec(&["SET", "k", "2", "IFEQ", "1"]), ok());
+    assert_eq!(ks.exec(&["SET", "k", "3", "IFEQ", "2", "GET"]), bulk("2"));
+    assert_eq!(ks.exec(&["SET", "k", "4", "IFEQ", "2", "GET"]), bulk("3"), "GET replies the old value either way");
+    assert_eq!(ks.exec(&["GET", "k"]), bulk("3"));
+    assert_eq!(ks.exec(&["SET", "k", "5", "IFEQ", "3", "EX", "100"]), ok());
+    assert_eq!(ks.exec(&["TTL", "k"]), int(100));
+    assert_eq!(ks.exec(&["SET", "k", "v", "IFEQ", "5", "NX"]), err("ERR syntax error"));
+    assert_eq!(ks.exec(&["SET", "k", "v", "XX", "IFEQ", "5"]), err("ERR syntax error"));
+    assert_eq!(ks.exec(&["SET", "k", "v", "IFEQ"]), err("ERR syntax error"));
+    ks.exec(&["RPUSH", "l", "a"]);
+    assert_eq!(
+        ks.exec(&["SET", "l", "v", "IFEQ", "a"]),
+        err("WRONGTYPE Operation against a key holding the wrong kind of value")
+    );
+}
+
+#[test]
 fn set_get_returns_the_old_value_and_still_honours_nx() {
     let mut ks = ks();
     assert_eq!(ks.exec(&["SET", "k", "1", "GET"]), Frame::Null);

@@ -365,12 +365,23 @@ mod tests {
         }
     }
 
-    /// The case files, or the ones `REDRAFT_CASES` lists (comma-separated paths).
+    /// The case files, or the ones `REDRAFT_CASES` lists (comma-separated
+    /// paths, or file stems in cluster-tests/cases as t20_differential takes).
     fn case_files() -> Vec<std::path::PathBuf> {
-        if let Ok(list) = std::env::var("REDRAFT_CASES") {
-            return list.split(',').map(std::path::PathBuf::from).collect();
-        }
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../cluster-tests/cases");
+        if let Ok(list) = std::env::var("REDRAFT_CASES") {
+            return list
+                .split(',')
+                .map(str::trim)
+                .map(|entry| {
+                    if entry.contains('/') || entry.ends_with(".redis") {
+                        std::path::PathBuf::from(entry)
+                    } else {
+                        dir.join(format!("{entry}.redis"))
+                    }
+                })
+                .collect();
+        }
         // protocol.redis is about the wire (inline commands, HELLO), which
         // this harness does not have.
         let mut files: Vec<_> = std::fs::read_dir(&dir)

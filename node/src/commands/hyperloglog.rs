@@ -1,5 +1,0 @@
-//! The hyperloglog commands (being written).
-
-use super::CommandSpec;
-
-pub static COMMANDS: &[CommandSpec] = &[];
