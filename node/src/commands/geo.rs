@@ -1,5 +1,0 @@
-//! The geo commands (being written).
-
-use super::CommandSpec;
-
-pub static COMMANDS: &[CommandSpec] = &[];
