@@ -160,7 +160,7 @@ mod tests {
     #[test]
     fn merging_prefers_buffered_writes_and_honours_direction() {
         let stored =
-            vec![(b"Pa".to_vec(), b"1".to_vec()), (b"Pb".to_vec(), b"2".to_vec()), (b"Pd".to_vec(), b"4".to_vec())];
+            [(b"Pa".to_vec(), b"1".to_vec()), (b"Pb".to_vec(), b"2".to_vec()), (b"Pd".to_vec(), b"4".to_vec())];
         let mut pending = BTreeMap::new();
         pending.insert(b"Pb".to_vec(), None);
         pending.insert(b"Pc".to_vec(), Some(b"3".to_vec()));
