@@ -17,6 +17,7 @@
 //! - `workload.rs`: [`WriteLoad`], writer threads that record which writes were acknowledged.
 //! - `linearizability.rs`: a WGL linearizability checker for register histories, per key.
 //! - `register.rs`: a GET/SET register workload that records a history for that checker.
+//! - `set_counter.rs`: the checker of the INCR/SADD workload (acknowledged writes all present).
 //!
 //! # Conventions
 //! Nodes are named by their Raft id, `1..=n`, everywhere (`kill(2)` kills node 2). Helpers whose
@@ -31,6 +32,7 @@ pub mod process;
 pub mod proxy;
 pub mod redis_server;
 pub mod register;
+pub mod set_counter;
 pub mod wait;
 pub mod workload;
 

@@ -1,6 +1,8 @@
-//! [`WriteLoad`]: writer threads that SET fresh keys as fast as they can through whichever node
-//! they are pointed at, and record the outcome of every write, so a test can check after faults
-//! that acknowledged writes survived and refused ones did not happen.
+//! [`WriteLoad`]: writer threads that write as fast as they can through whichever node they are
+//! pointed at, and record the outcome of every write, so a test can check after faults that
+//! acknowledged writes survived and refused ones did not happen. By default each write SETs a
+//! fresh key; [`WriteLoad::start_with`] takes any write (the set/counter workload's INCR and
+//! SADD).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -17,16 +19,28 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Pause after a refused or failed attempt, so writers do not spin while there is no leader.
 const BACKOFF: Duration = Duration::from_millis(20);
 
-/// One `SET key value` of a [`WriteLoad`] and what it got back.
+/// One write of a [`WriteLoad`] and what it got back.
 #[derive(Debug, Clone)]
 pub struct Write {
-    /// The key, written by no other write.
+    /// The key (for the default SETs, written by no other write).
     pub key: String,
-    /// The value.
+    /// The value (or member) the write adds.
     pub value: String,
     /// The reply or failure, for messages.
     pub reply: String,
 }
+
+/// What a writer sends: the command, the key and value it records, and which replies count as
+/// an acknowledgement.
+pub struct WriteOp {
+    pub key: String,
+    pub value: String,
+    pub args: Vec<String>,
+    pub acknowledges: fn(&Frame) -> bool,
+}
+
+/// Makes writer `t`'s `seq`-th write.
+pub type MakeWrite = Arc<dyn Fn(usize, u64) -> WriteOp + Send + Sync>;
 
 /// What happened to the writes of a [`WriteLoad`]. Each key is written once, with one value.
 #[derive(Debug, Default)]
@@ -65,12 +79,27 @@ impl WriteLoad {
     /// `v<t>-<seq>`, starting at `addrs[t % len]`, following MOVED, and moving to the next
     /// address on connection errors.
     pub fn start(prefix: &str, addrs: Vec<String>, writers: usize) -> WriteLoad {
+        let prefix = prefix.to_string();
+        let make: MakeWrite = Arc::new(move |t, seq| {
+            let (key, value) = (format!("{prefix}:{t}:{seq}"), format!("v{t}-{seq}"));
+            WriteOp {
+                args: vec!["SET".into(), key.clone(), value.clone()],
+                key,
+                value,
+                acknowledges: |f| *f == Frame::ok(),
+            }
+        });
+        Self::start_with(make, addrs, writers)
+    }
+
+    /// Starts `writers` threads sending the writes `make` builds; otherwise as [`WriteLoad::start`].
+    pub fn start_with(make: MakeWrite, addrs: Vec<String>, writers: usize) -> WriteLoad {
         assert!(!addrs.is_empty(), "a write load needs at least one address");
         let stop = Arc::new(AtomicBool::new(false));
         let acked = Arc::new(AtomicUsize::new(0));
         let threads = (0..writers)
             .map(|t| {
-                let writer = Writer { id: t, prefix: prefix.to_string(), addrs: addrs.clone(), next_addr: t };
+                let writer = Writer { id: t, make: make.clone(), addrs: addrs.clone(), next_addr: t };
                 let (stop, acked) = (stop.clone(), acked.clone());
                 std::thread::Builder::new()
                     .name(format!("writer-{t}"))
@@ -109,7 +138,7 @@ impl Drop for WriteLoad {
 
 struct Writer {
     id: usize,
-    prefix: String,
+    make: MakeWrite,
     addrs: Vec<String>,
     next_addr: usize,
 }
@@ -133,18 +162,17 @@ impl Writer {
                     }
                 },
             };
-            let key = format!("{}:{}:{seq}", self.prefix, self.id);
-            let value = format!("v{}-{seq}", self.id);
+            let op = (self.make)(self.id, seq);
             seq += 1;
-            let reply = Reply::classify(client.cmd(&["SET", &key, &value]));
-            let write = Write { key, value, reply: format!("{reply:?} from {addr}") };
+            let reply = Reply::classify(client.cmd(&op.args));
+            let write = Write { key: op.key, value: op.value, reply: format!("{reply:?} from {addr}") };
             match reply {
-                Reply::Value(frame) if frame == Frame::ok() => {
+                Reply::Value(frame) if (op.acknowledges)(&frame) => {
                     outcomes.acked.push(write);
                     acked_count.fetch_add(1, Ordering::Relaxed);
                 }
                 Reply::Value(_) | Reply::Error(_) => {
-                    outcomes.unexpected.push(format!("SET {}: {}", write.key, write.reply))
+                    outcomes.unexpected.push(format!("{}: {}", op.args.join(" "), write.reply))
                 }
                 Reply::Moved(leader) => {
                     outcomes.refused.push(write);
