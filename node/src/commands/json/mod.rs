@@ -437,15 +437,8 @@ fn legacy_result(
 /// `JSON.NUMINCRBY key path number`
 fn numincrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Frame, CommandError> {
     let path = Path::parse(&args[2])?;
-    let increment = match parse_json(&args[3]) {
-        Ok(Value::Number(n)) => n,
-        _ => {
-            return Err(CommandError::err(format!(
-                "expected value at line 1 column 1: '{}' is not a number",
-                String::from_utf8_lossy(&args[3])
-            )))
-        }
-    };
+    // Parsed as a JSON number, so a quoted or malformed increment gets the JSON parser's error.
+    let increment: Number = serde_json::from_slice(&args[3]).map_err(|e| CommandError::err(e.to_string()))?;
     let results = write_each(ctx, &args[1], &path, |target| {
         let Value::Number(current) = target else { return Ok(None) };
         let sum = add(current, &increment)?;
