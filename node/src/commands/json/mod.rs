@@ -349,7 +349,8 @@ fn type_(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Frame, CommandError> {
     let types =
         path.select(&doc.root).iter().filter_map(|loc| resolve(&doc.root, loc)).map(type_name).collect::<Vec<_>>();
     if path.legacy {
-        return Ok(types.first().map_or(Frame::Null, |t| Frame::bulk(*t)));
+        // A legacy path answers with a status reply, JSONPath with bulk strings.
+        return Ok(types.first().map_or(Frame::Null, |t| Frame::simple(*t)));
     }
     Ok(Frame::Array(types.into_iter().map(Frame::bulk).collect()))
 }

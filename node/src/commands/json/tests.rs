@@ -200,8 +200,8 @@ fn del_and_forget_remove_matches_and_count_them() {
 #[test]
 fn type_reports_json_types() {
     let mut ks = ks_with(r#"{"o":{},"a":[],"s":"x","i":1,"n":1.5,"b":false,"z":null}"#);
-    assert_eq!(ks.exec(&["JSON.TYPE", "doc"]), bulk("object"));
-    assert_eq!(ks.exec(&["JSON.TYPE", "doc", ".n"]), bulk("number"));
+    assert_eq!(ks.exec(&["JSON.TYPE", "doc"]), Frame::Simple("object".into()));
+    assert_eq!(ks.exec(&["JSON.TYPE", "doc", ".n"]), Frame::Simple("number".into()));
     assert_eq!(ks.exec(&["JSON.TYPE", "doc", ".nope"]), Frame::Null);
     assert_eq!(
         ks.exec(&["JSON.TYPE", "doc", "$.*"]),
