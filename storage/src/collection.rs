@@ -69,7 +69,8 @@ impl StoredValue {
     /// The generation of a collection value, `None` for strings (and for a
     /// payload too short to be a collection's).
     pub fn generation(&self) -> Option<u64> {
-        if self.header.kind == ValueKind::String || self.payload.len() < META_BYTES {
+        // A JSON document, like a string, is its payload alone.
+        if matches!(self.header.kind, ValueKind::String | ValueKind::Json) || self.payload.len() < META_BYTES {
             return None;
         }
         let mut b = [0u8; 8];
@@ -82,7 +83,7 @@ impl StoredValue {
     /// # Errors
     /// [`StorageError::Corrupt`] for a string or a malformed payload.
     pub fn collection(&self) -> Result<CollectionMeta, StorageError> {
-        if self.header.kind == ValueKind::String {
+        if matches!(self.header.kind, ValueKind::String | ValueKind::Json) {
             return Err(StorageError::corrupt("collection", "a string has no collection metadata"));
         }
         CollectionMeta::decode(&self.payload)

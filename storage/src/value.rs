@@ -30,6 +30,8 @@ pub enum ValueKind {
     Set = 3,
     ZSet = 4,
     Stream = 5,
+    /// A RedisJSON document.
+    Json = 6,
 }
 
 impl ValueKind {
@@ -42,6 +44,7 @@ impl ValueKind {
             ValueKind::Set => "set",
             ValueKind::ZSet => "zset",
             ValueKind::Stream => "stream",
+            ValueKind::Json => "ReJSON-RL",
         }
     }
 
@@ -53,6 +56,7 @@ impl ValueKind {
             3 => ValueKind::Set,
             4 => ValueKind::ZSet,
             5 => ValueKind::Stream,
+            6 => ValueKind::Json,
             _ => return None,
         })
     }

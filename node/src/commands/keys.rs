@@ -338,6 +338,7 @@ fn object(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Frame, CommandError> {
                 ValueKind::Set => super::set::encoding_name(&value),
                 ValueKind::ZSet => super::zset::encoding_name(&value),
                 ValueKind::Stream => super::stream::encoding_name(&value),
+                ValueKind::Json => super::json::encoding_name(&value),
             };
             Ok(Frame::Bulk(Bytes::from_static(name.as_bytes())))
         }

@@ -22,6 +22,7 @@ pub mod geo;
 pub mod glob;
 pub mod hash;
 pub mod hyperloglog;
+pub mod json;
 pub mod keys;
 pub mod list;
 pub mod long_double;
@@ -113,6 +114,8 @@ pub enum Group {
     Bitmap,
     Hyperloglog,
     Geo,
+    /// RedisJSON's commands (a module in Redis: no ACL category of its own).
+    Json,
 }
 
 impl Group {
@@ -132,6 +135,7 @@ impl Group {
             Group::Bitmap => "bitmap",
             Group::Hyperloglog => "hyperloglog",
             Group::Geo => "geo",
+            Group::Json => "json",
         }
     }
 }
@@ -259,6 +263,7 @@ fn tables() -> Vec<&'static [CommandSpec]> {
         bitmap::COMMANDS,
         hyperloglog::COMMANDS,
         geo::COMMANDS,
+        json::COMMANDS,
     ]
 }
 

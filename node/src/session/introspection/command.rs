@@ -176,7 +176,7 @@ pub fn acl_categories(named: Named) -> Vec<&'static str> {
         Group::Bitmap => add("bitmap"),
         Group::Hyperloglog => add("hyperloglog"),
         Group::Geo => add("geo"),
-        Group::Server | Group::Cluster => {}
+        Group::Server | Group::Cluster | Group::Json => {}
     }
     // COMMAND and its subcommands are in the server group but Redis files
     // them under @connection: clients call them while connecting.
