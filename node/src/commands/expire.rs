@@ -11,7 +11,7 @@ use bytes::Bytes;
 use resp::Frame;
 
 use super::args::int_arg;
-use super::{CommandSpec, Ctx, Flags, Group, Handler};
+use super::{CommandSpec, Ctx, Flags, Group};
 use crate::error::CommandError;
 
 /// The unit an expiry argument is written in.
@@ -240,19 +240,7 @@ const fn spec(
     summary: &'static str,
     handler: super::DataHandler,
 ) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity,
-        flags,
-        first_key: 1,
-        last_key: 1,
-        key_step: 1,
-        group: Group::Generic,
-        since,
-        summary,
-        handler: Handler::Data(handler),
-        subcommands: &[],
-    }
+    CommandSpec::data(Group::Generic, name, arity, flags, (1, 1, 1), since, summary, handler)
 }
 
 const WRITE_FAST: Flags = Flags::WRITE.union(Flags::FAST);

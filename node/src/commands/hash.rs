@@ -31,7 +31,7 @@ use super::collection::{self, Collection};
 use super::keys::parse_cursor;
 use super::long_double::LongDouble;
 use super::set::sample::{self, Element};
-use super::{CommandSpec, Ctx, Flags, Group, Handler};
+use super::{CommandSpec, Ctx, Flags, Group};
 use crate::error::CommandError;
 
 /// Values of [`storage::ValueHeader::encoding`] for hashes.
@@ -374,19 +374,7 @@ const fn spec(
     summary: &'static str,
     handler: super::DataHandler,
 ) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity,
-        flags,
-        first_key: 1,
-        last_key: 1,
-        key_step: 1,
-        group: Group::Hash,
-        since,
-        summary,
-        handler: Handler::Data(handler),
-        subcommands: &[],
-    }
+    CommandSpec::data(Group::Hash, name, arity, flags, (1, 1, 1), since, summary, handler)
 }
 
 const READ: Flags = Flags::READONLY;

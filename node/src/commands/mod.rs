@@ -219,6 +219,34 @@ impl CommandSpec {
         movable_keys::is_movable(self.name)
     }
 
+    /// A data command of `group` without subcommands; `keys` is (first,
+    /// last, step) as in COMMAND INFO. Every family's table is built from it.
+    #[allow(clippy::too_many_arguments)]
+    pub const fn data(
+        group: Group,
+        name: &'static str,
+        arity: i32,
+        flags: Flags,
+        keys: (i32, i32, i32),
+        since: &'static str,
+        summary: &'static str,
+        handler: DataHandler,
+    ) -> CommandSpec {
+        CommandSpec {
+            name,
+            arity,
+            flags,
+            first_key: keys.0,
+            last_key: keys.1,
+            key_step: keys.2,
+            group,
+            since,
+            summary,
+            handler: Handler::Data(handler),
+            subcommands: &[],
+        }
+    }
+
     pub fn is_write(&self) -> bool {
         self.flags.contains(Flags::WRITE)
     }

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use resp::Frame;
 
 use super::expire::opt_is;
-use super::{CommandSpec, Ctx, Flags, Group, Handler};
+use super::{CommandSpec, Ctx, Flags, Group};
 use crate::error::CommandError;
 
 /// `DBSIZE`: keys in the selected database, counting expired keys that have
@@ -64,19 +64,7 @@ const fn spec(
     summary: &'static str,
     handler: super::DataHandler,
 ) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity,
-        flags,
-        first_key: 0,
-        last_key: 0,
-        key_step: 0,
-        group: Group::Server,
-        since,
-        summary,
-        handler: Handler::Data(handler),
-        subcommands: &[],
-    }
+    CommandSpec::data(Group::Server, name, arity, flags, (0, 0, 0), since, summary, handler)
 }
 
 pub static COMMANDS: &[CommandSpec] = &[

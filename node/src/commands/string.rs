@@ -24,7 +24,7 @@ use storage::{StoredValue, ValueKind};
 use super::args::{int_arg, parse_i64};
 use super::expire::{expire_arg_ms, now_ms, opt_is, ExpireArg, TimeUnit};
 use super::long_double::LongDouble;
-use super::{CommandSpec, Ctx, Flags, Group, Handler};
+use super::{CommandSpec, Ctx, Flags, Group};
 use crate::error::CommandError;
 
 /// Redis's default `proto-max-bulk-len`: no string may grow beyond it.
@@ -581,19 +581,7 @@ const fn spec(
     summary: &'static str,
     handler: super::DataHandler,
 ) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity,
-        flags,
-        first_key: keys.0,
-        last_key: keys.1,
-        key_step: keys.2,
-        group: Group::String,
-        since,
-        summary,
-        handler: Handler::Data(handler),
-        subcommands: &[],
-    }
+    CommandSpec::data(Group::String, name, arity, flags, keys, since, summary, handler)
 }
 
 const READ: Flags = Flags::READONLY;

@@ -25,7 +25,7 @@ use storage::StoredValue;
 use super::args::{int_arg, parse_i64};
 use super::expire::opt_is;
 use super::string::{encoding, get_string, STRING_BYTES_MAX};
-use super::{CommandSpec, Ctx, Flags, Group, Handler};
+use super::{CommandSpec, Ctx, Flags, Group};
 use crate::error::CommandError;
 
 const BIT_OFFSET_ERR: &str = "bit offset is not an integer or out of range";
@@ -308,19 +308,7 @@ const fn spec(
     summary: &'static str,
     handler: super::DataHandler,
 ) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity,
-        flags,
-        first_key: keys.0,
-        last_key: keys.1,
-        key_step: keys.2,
-        group: Group::Bitmap,
-        since,
-        summary,
-        handler: Handler::Data(handler),
-        subcommands: &[],
-    }
+    CommandSpec::data(Group::Bitmap, name, arity, flags, keys, since, summary, handler)
 }
 
 const WRITE_DENYOOM: Flags = Flags::WRITE.union(Flags::DENYOOM);

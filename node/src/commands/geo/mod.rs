@@ -23,7 +23,7 @@ use resp::Frame;
 use super::expire::opt_is;
 use super::zset::score::parse_score;
 use super::zset::store::ZSet;
-use super::{CommandSpec, Ctx, DataHandler, Flags, Group, Handler};
+use super::{CommandSpec, Ctx, DataHandler, Flags, Group};
 use crate::error::CommandError;
 
 const fn spec(
@@ -35,19 +35,7 @@ const fn spec(
     summary: &'static str,
     handler: DataHandler,
 ) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity,
-        flags,
-        first_key: keys.0,
-        last_key: keys.1,
-        key_step: keys.2,
-        group: Group::Geo,
-        since,
-        summary,
-        handler: Handler::Data(handler),
-        subcommands: &[],
-    }
+    CommandSpec::data(Group::Geo, name, arity, flags, keys, since, summary, handler)
 }
 
 const READ: Flags = Flags::READONLY;

@@ -25,7 +25,7 @@ use storage::StoredValue;
 
 use super::expire::{c_str_lossy, opt_is};
 use super::string::{encoding, get_string};
-use super::{CommandSpec, Ctx, Flags, Group, Handler};
+use super::{CommandSpec, Ctx, Flags, Group};
 use crate::error::CommandError;
 
 fn not_an_hll() -> CommandError {
@@ -180,19 +180,7 @@ const fn spec(
     summary: &'static str,
     handler: super::DataHandler,
 ) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity,
-        flags,
-        first_key: keys.0,
-        last_key: keys.1,
-        key_step: keys.2,
-        group: Group::Hyperloglog,
-        since: "2.8.9",
-        summary,
-        handler: Handler::Data(handler),
-        subcommands: &[],
-    }
+    CommandSpec::data(Group::Hyperloglog, name, arity, flags, keys, "2.8.9", summary, handler)
 }
 
 /// Flags and key specs are Redis 7.2's; PFSELFTEST has neither read nor

@@ -19,7 +19,7 @@ use storage::{StoredValue, ValueHeader, ValueKind};
 
 use self::path::{resolve, resolve_mut, Elem, Path};
 use super::expire::opt_is;
-use super::{CommandSpec, Ctx, Flags, Group, Handler};
+use super::{CommandSpec, Ctx, Flags, Group};
 use crate::error::CommandError;
 
 const NO_KEY: &str = "could not perform this operation on a key that doesn't exist";
@@ -492,19 +492,7 @@ const fn spec(
     summary: &'static str,
     handler: super::DataHandler,
 ) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity,
-        flags,
-        first_key: keys.0,
-        last_key: keys.1,
-        key_step: keys.2,
-        group: Group::Json,
-        since: "1.0.0",
-        summary,
-        handler: Handler::Data(handler),
-        subcommands: &[],
-    }
+    CommandSpec::data(Group::Json, name, arity, flags, keys, "1.0.0", summary, handler)
 }
 
 const WRITE: Flags = Flags::WRITE.union(Flags::DENYOOM);

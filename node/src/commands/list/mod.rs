@@ -34,7 +34,7 @@ use storage::StoredValue;
 
 use super::args::{int_arg, parse_i64};
 use super::expire::opt_is;
-use super::{CommandSpec, Ctx, Flags, Group, Handler};
+use super::{CommandSpec, Ctx, Flags, Group};
 use crate::error::CommandError;
 use store::{encoding, listpack_entry_bytes, List};
 
@@ -435,19 +435,7 @@ const fn spec(
     summary: &'static str,
     handler: super::DataHandler,
 ) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity,
-        flags,
-        first_key: keys.0,
-        last_key: keys.1,
-        key_step: keys.2,
-        group: Group::List,
-        since,
-        summary,
-        handler: Handler::Data(handler),
-        subcommands: &[],
-    }
+    CommandSpec::data(Group::List, name, arity, flags, keys, since, summary, handler)
 }
 
 const READ: Flags = Flags::READONLY;

@@ -39,7 +39,7 @@ use storage::{StoredValue, ValueKind};
 use super::args::parse_i64;
 use super::collection::{self, Collection};
 use super::keys::parse_cursor;
-use super::{CommandSpec, Ctx, Flags, Group, Handler};
+use super::{CommandSpec, Ctx, Flags, Group};
 use crate::error::CommandError;
 
 /// `set-max-intset-entries`.
@@ -461,19 +461,7 @@ const fn spec(
     summary: &'static str,
     handler: super::DataHandler,
 ) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity,
-        flags,
-        first_key: keys.0,
-        last_key: keys.1,
-        key_step: keys.2,
-        group: Group::Set,
-        since,
-        summary,
-        handler: Handler::Data(handler),
-        subcommands: &[],
-    }
+    CommandSpec::data(Group::Set, name, arity, flags, keys, since, summary, handler)
 }
 
 const READ: Flags = Flags::READONLY;

@@ -28,7 +28,7 @@ use resp::Frame;
 use storage::StoredValue;
 
 use self::store::{encoding, Scored, LISTPACK_ENTRIES_MAX};
-use super::{CommandSpec, DataHandler, Flags, Group, Handler};
+use super::{CommandSpec, DataHandler, Flags, Group};
 
 /// The name `OBJECT ENCODING` gives a sorted set value.
 pub fn encoding_name(value: &StoredValue) -> &'static str {
@@ -68,19 +68,7 @@ const fn spec(
     summary: &'static str,
     handler: DataHandler,
 ) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity,
-        flags,
-        first_key: keys.0,
-        last_key: keys.1,
-        key_step: keys.2,
-        group: Group::SortedSet,
-        since,
-        summary,
-        handler: Handler::Data(handler),
-        subcommands: &[],
-    }
+    CommandSpec::data(Group::SortedSet, name, arity, flags, keys, since, summary, handler)
 }
 
 const READ: Flags = Flags::READONLY;
