@@ -66,11 +66,10 @@ impl CollectionMeta {
 }
 
 impl StoredValue {
-    /// The generation of a collection value, `None` for strings (and for a
-    /// payload too short to be a collection's).
+    /// The generation of a collection value, `None` for other kinds (and for
+    /// a payload too short to be a collection's).
     pub fn generation(&self) -> Option<u64> {
-        // A JSON document, like a string, is its payload alone.
-        if matches!(self.header.kind, ValueKind::String | ValueKind::Json) || self.payload.len() < META_BYTES {
+        if !self.header.kind.is_collection() || self.payload.len() < META_BYTES {
             return None;
         }
         let mut b = [0u8; 8];
@@ -81,10 +80,14 @@ impl StoredValue {
     /// The decoded metadata of a collection value.
     ///
     /// # Errors
-    /// [`StorageError::Corrupt`] for a string or a malformed payload.
+    /// [`StorageError::Corrupt`] for a value that is not a collection or a
+    /// malformed payload.
     pub fn collection(&self) -> Result<CollectionMeta, StorageError> {
-        if matches!(self.header.kind, ValueKind::String | ValueKind::Json) {
-            return Err(StorageError::corrupt("collection", "a string has no collection metadata"));
+        if !self.header.kind.is_collection() {
+            return Err(StorageError::corrupt(
+                "collection",
+                format!("a {} has no collection metadata", self.header.kind.type_name()),
+            ));
         }
         CollectionMeta::decode(&self.payload)
     }

@@ -35,6 +35,17 @@ pub enum ValueKind {
 }
 
 impl ValueKind {
+    /// Whether values of this kind are collections: metadata in the payload
+    /// and elements in `subkeys` (see [`crate::collection`]). Strings and
+    /// JSON documents are their payload alone. An exhaustive match, so a new
+    /// kind must choose.
+    pub fn is_collection(self) -> bool {
+        match self {
+            ValueKind::List | ValueKind::Hash | ValueKind::Set | ValueKind::ZSet | ValueKind::Stream => true,
+            ValueKind::String | ValueKind::Json => false,
+        }
+    }
+
     /// The name `TYPE` replies with.
     pub fn type_name(self) -> &'static str {
         match self {
