@@ -1,36 +1,9 @@
-//! `redraft`: a Redis-compatible database replicated with Raft.
-//!
-//! # Layout
-//! - [`config`]: command-line flags.
-//! - [`node`]: one node: RocksDB, the Raft instance, the client registry.
-//! - [`server`] and [`connection`]: the RESP listener and per-client loop.
-//! - [`dispatch`]: the fixed path of every command (lookup, arity, routing, execute).
-//! - [`session`]: commands answered by the connection (PING, HELLO, CLIENT, MULTI, ...).
-//! - [`commands`]: the command table and the data command families.
-//! - [`executor`]: runs proposed commands inside the state machine's apply.
-//! - [`read_index`]: batches linearizable-read barriers.
-//! - [`expiry`]: the leader's background purge of expired keys.
-//! - [`dev`]: `redraft dev`, a local N-node cluster.
-
-mod cluster;
-mod commands;
-mod config;
-mod connection;
-mod dev;
-mod dispatch;
-mod error;
-mod executor;
-mod expiry;
-mod info;
-mod metrics;
-mod node;
-mod read_index;
-mod server;
-mod session;
+//! The `redraft` binary: parses the command line and runs a server or a local cluster.
 
 use clap::Parser;
 
-use crate::config::{Cli, Command};
+use redraft::config::{Cli, Command};
+use redraft::{dev, server};
 
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
