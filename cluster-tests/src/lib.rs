@@ -18,6 +18,8 @@
 //! - `linearizability.rs`: a WGL linearizability checker for register histories, per key.
 //! - `register.rs`: a GET/SET register workload that records a history for that checker.
 //! - `set_counter.rs`: the checker of the INCR/SADD workload (acknowledged writes all present).
+//! - `list_append/`: MULTI/EXEC transactions of RPUSH and LRANGE, and an Elle-style checker of
+//!   strict serializability for their history.
 //!
 //! # Conventions
 //! Nodes are named by their Raft id, `1..=n`, everywhere (`kill(2)` kills node 2). Helpers whose
@@ -28,6 +30,7 @@ pub mod client;
 pub mod differential;
 pub mod harness;
 pub mod linearizability;
+pub mod list_append;
 pub mod process;
 pub mod proxy;
 pub mod redis_server;
