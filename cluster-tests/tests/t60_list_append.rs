@@ -23,7 +23,7 @@ use cluster_tests::{eventually, TestCluster};
 
 /// Committed transactions with appends to wait for in each phase, so every fault lands in the
 /// middle of traffic.
-const WRITES_PER_PHASE: usize = 40;
+const WRITES_PER_PHASE: usize = 60;
 /// Committed transactions the whole run must have for the check to mean anything.
 const COMMITTED_MIN: usize = 50;
 

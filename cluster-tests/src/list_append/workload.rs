@@ -1,8 +1,8 @@
 //! The list-append workload: client threads sending `MULTI`, `RPUSH k v` / `LRANGE k 0 -1`, …,
 //! `EXEC` to random nodes, then one final transaction reading every key.
 //!
-//! A transaction goes out as one pipelined write. Its fate is decided by the EXEC reply: an
-//! array is a commit; MOVED (followed once, to the leader it names, resending the whole
+//! A transaction goes out as one pipelined write (to the next node when a node refuses the
+//! connection). Its fate is decided by the EXEC reply: an array is a commit; MOVED (followed once, to the leader it names, resending the whole
 //! transaction), CLUSTERDOWN, TRYAGAIN, EXECABORT and a null reply mean it did not run; a
 //! timeout, a lost connection, UNCERTAIN or any other reply leave it unknown, and the
 //! connection is dropped because it may be out of step with its replies.
@@ -179,6 +179,15 @@ impl<'a> Client<'a> {
         }));
         commands.push(vec!["EXEC".into()]);
         let mut sent = self.send(addr, &commands);
+        // Nothing was sent to a node that refuses connections (killed): the next one may take it.
+        let first = self.addrs.iter().position(|a| a == addr).unwrap_or(0);
+        for offset in 1..self.addrs.len() {
+            if !matches!(sent, Attempt::NotSent) {
+                break;
+            }
+            let next = self.addrs[(first + offset) % self.addrs.len()].clone();
+            sent = self.send(&next, &commands);
+        }
         if let Attempt::Exec(Reply::Moved(leader)) = &sent {
             let leader = leader.clone();
             sent = self.send(&leader, &commands);
