@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use cluster_tests::harness::OP_DEADLINE;
-use cluster_tests::list_append::{self, History, ListAppendConfig};
+use cluster_tests::list_append::{self, History, ListAppendConfig, MicroOp, Outcome, Txn};
 use cluster_tests::register::{Progress, SEED_ENV};
 use cluster_tests::{eventually, TestCluster};
 
@@ -106,4 +106,25 @@ fn list_append_transactions_stay_strictly_serializable_through_kills_and_partiti
     }
     assert!(report.is_valid(), "list-append anomalies (seed {}):\n{report}", config.seed);
     assert!(report.edges.ww > 0 && report.edges.rw > 0, "a history with no dependencies checks nothing");
+    assert_a_lost_append_would_be_caught(&history.txns);
+}
+
+/// The check must be able to fail on this very history: drop from the final read the last value
+/// of a key whose last append was acknowledged, as if the cluster had lost it.
+fn assert_a_lost_append_would_be_caught(txns: &[Txn]) {
+    let mut tampered = txns.to_vec();
+    let final_read = tampered.iter().rposition(|t| t.outcome == Outcome::Ok).expect("a committed final read");
+    let acknowledged =
+        |key: &str, value: u64| txns.iter().any(|t| t.outcome == Outcome::Ok && t.appends_to(key).any(|v| v == value));
+    let lost = tampered[final_read].ops.iter_mut().find_map(|op| match op {
+        MicroOp::Read { key, value: Some(list) } if list.last().is_some_and(|&v| acknowledged(key, v)) => list.pop(),
+        _ => None,
+    });
+    let Some(lost) = lost else {
+        eprintln!("--- no key ends with an acknowledged append; skipping the tampered check");
+        return;
+    };
+    let report = list_append::check(&tampered);
+    eprintln!("--- with append {lost} dropped from the final read the checker says:\n{report}");
+    assert!(!report.is_valid(), "the checker missed a lost acknowledged append");
 }

@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::graph::{kind_name, DepGraph, Step, Why, RT, RW, WR, WW};
-use super::history::{MicroOp, Outcome, Txn};
+use super::history::{short_list, MicroOp, Outcome, Txn};
 use super::report::{Anomaly, AnomalyKind, CycleStep, Report};
 
 /// The transaction that appended a value, and whether it was that transaction's last append
@@ -134,7 +134,7 @@ fn check_read_values(txns: &[Txn], writers: &HashMap<(&str, u64), Writer>, read:
         *counts.entry(value).or_default() += 1;
     }
     for (&value, &count) in counts.iter().filter(|(_, &c)| c > 1) {
-        let explanation = format!("read of key {} returned {value} {count} times: {:?}", read.key, read.list);
+        let explanation = format!("read of key {} returned {value} {count} times", read.key);
         out.push(Anomaly::new(AnomalyKind::DuplicateElements, explanation, txns, vec![read.txn]));
     }
     for &value in read.list {
@@ -174,8 +174,10 @@ fn check_prefixes(txns: &[Txn], reads: &[Read<'_>], orders: &BTreeMap<&str, &[u6
         }
         let longest = reads.iter().find(|r| r.key == read.key && r.list == order).map(|r| r.txn);
         let explanation = format!(
-            "reads of key {} disagree on the order of appends: {:?} is not a prefix of {:?}",
-            read.key, read.list, order
+            "reads of key {} disagree on the order of appends: {} is not a prefix of {}",
+            read.key,
+            short_list(read.list),
+            short_list(order)
         );
         let involved = longest.into_iter().chain([read.txn]).collect();
         out.push(Anomaly::new(AnomalyKind::IncompatibleOrder, explanation, txns, involved));
@@ -200,8 +202,8 @@ fn check_lost_updates(txns: &[Txn], reads: &[Read<'_>], orders: &BTreeMap<&str, 
             if let Some(read) = later {
                 let explanation = format!(
                     "append of {value} to key {key} was acknowledged, but no read ever saw it, not even one \
-                     invoked after the acknowledgement (it read {:?})",
-                    read.list
+                     invoked after the acknowledgement (it read {})",
+                    short_list(read.list)
                 );
                 out.push(Anomaly::new(AnomalyKind::LostUpdate, explanation, txns, vec![index, read.txn]));
             }

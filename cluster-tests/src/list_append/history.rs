@@ -29,10 +29,24 @@ impl fmt::Display for MicroOp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             MicroOp::Append { key, value } => write!(f, "append {key} {value}"),
-            MicroOp::Read { key, value: Some(list) } => write!(f, "read {key} {list:?}"),
+            MicroOp::Read { key, value: Some(list) } => write!(f, "read {key} {}", short_list(list)),
             MicroOp::Read { key, value: None } => write!(f, "read {key} ?"),
         }
     }
+}
+
+/// Values shown at each end of a long list in messages (JSON keeps every value).
+const SHOWN_AT_ENDS: usize = 4;
+
+/// `list` for a message: whole when short, else its ends and its length, since the lists of a
+/// long run hold hundreds of values and only the tail usually matters.
+pub fn short_list(list: &[u64]) -> String {
+    if list.len() <= 3 * SHOWN_AT_ENDS {
+        return format!("{list:?}");
+    }
+    let head: Vec<String> = list[..SHOWN_AT_ENDS].iter().map(u64::to_string).collect();
+    let tail: Vec<String> = list[list.len() - SHOWN_AT_ENDS..].iter().map(u64::to_string).collect();
+    format!("[{}, … {} values …, {}]", head.join(", "), list.len(), tail.join(", "))
 }
 
 /// What the client knows about a transaction's effect.

@@ -254,6 +254,13 @@ fn random_serial_histories_are_valid() {
 }
 
 #[test]
+fn long_lists_are_shortened_in_messages() {
+    assert_eq!(super::history::short_list(&[1, 2, 3]), "[1, 2, 3]");
+    let long: Vec<u64> = (1..=100).collect();
+    assert_eq!(super::history::short_list(&long), "[1, 2, 3, 4, … 100 values …, 97, 98, 99, 100]");
+}
+
+#[test]
 fn a_long_random_serial_history_is_valid() {
     let txns = serial_history(7, 4_000);
     let report = check(&txns);
