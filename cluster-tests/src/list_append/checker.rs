@@ -48,6 +48,7 @@ pub fn check(txns: &[Txn]) -> Report {
         check_read_values(txns, &writers, read, &mut anomalies);
     }
     check_prefixes(txns, &reads, &orders, &mut anomalies);
+    check_internal(txns, &mut anomalies);
 
     let seen: HashSet<(&str, u64)> = reads.iter().flat_map(|r| r.list.iter().map(move |&v| (r.key, v))).collect();
     let committed: Vec<bool> = txns
@@ -181,6 +182,40 @@ fn check_prefixes(txns: &[Txn], reads: &[Read<'_>], orders: &BTreeMap<&str, &[u6
         );
         let involved = longest.into_iter().chain([read.txn]).collect();
         out.push(Anomaly::new(AnomalyKind::IncompatibleOrder, explanation, txns, involved));
+    }
+}
+
+/// Inside one transaction a read must show what the transaction's earlier read of the key
+/// showed plus its own appends since, or, without an earlier read, end with its own appends.
+fn check_internal(txns: &[Txn], out: &mut Vec<Anomaly>) {
+    for (index, txn) in txns.iter().enumerate().filter(|(_, t)| t.outcome == Outcome::Ok) {
+        // Per key: the exact list when the key was read before, else the appends so far.
+        let mut known: HashMap<&str, Vec<u64>> = HashMap::new();
+        let mut pending: HashMap<&str, Vec<u64>> = HashMap::new();
+        for op in &txn.ops {
+            match op {
+                MicroOp::Append { key, value } => match known.get_mut(key.as_str()) {
+                    Some(list) => list.push(*value),
+                    None => pending.entry(key).or_default().push(*value),
+                },
+                MicroOp::Read { key, value: Some(list) } => {
+                    let consistent = match known.get(key.as_str()) {
+                        Some(expected) => expected == list,
+                        None => list.ends_with(pending.get(key.as_str()).map(Vec::as_slice).unwrap_or_default()),
+                    };
+                    if !consistent {
+                        let explanation = format!(
+                            "read of key {key} returned {}, which does not follow from the transaction's own \
+                             earlier operations on the key",
+                            short_list(list)
+                        );
+                        out.push(Anomaly::new(AnomalyKind::Internal, explanation, txns, vec![index]));
+                    }
+                    known.insert(key, list.clone());
+                }
+                MicroOp::Read { value: None, .. } => {}
+            }
+        }
     }
 }
 

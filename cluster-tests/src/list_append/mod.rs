@@ -7,7 +7,8 @@
 //! the reads and the dependencies between transactions from the orders, and reports cycles
 //! (G0, G1c, G-single, G2 and their `-realtime` variants, which need the real-time order and so
 //! catch stale reads) and the anomalies visible without a cycle (aborted and intermediate
-//! reads, lost updates, duplicates, garbage, incompatible orders).
+//! reads, lost updates, duplicates, garbage, incompatible orders, reads contradicting their own
+//! transaction).
 //!
 //! # Layout
 //! - `history.rs`: [`Txn`], [`MicroOp`], [`Outcome`], [`History`] (serde).

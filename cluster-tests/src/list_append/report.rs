@@ -53,6 +53,9 @@ pub enum AnomalyKind {
     /// A read returned a value nobody appended.
     #[serde(rename = "garbage-read")]
     GarbageRead,
+    /// A read that contradicts its own transaction's earlier reads and appends.
+    #[serde(rename = "internal")]
+    Internal,
 }
 
 impl AnomalyKind {
@@ -73,6 +76,7 @@ impl AnomalyKind {
             AnomalyKind::DuplicateElements => "duplicate-elements",
             AnomalyKind::IncompatibleOrder => "incompatible-order",
             AnomalyKind::GarbageRead => "garbage-read",
+            AnomalyKind::Internal => "internal",
         }
     }
 

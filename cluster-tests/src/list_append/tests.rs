@@ -145,6 +145,18 @@ fn a_value_nobody_appended_is_garbage() {
 }
 
 #[test]
+fn a_read_contradicting_its_own_transaction_is_internal() {
+    assert_kinds(&[concurrent(vec![append("x", 1), read("x", &[])])], &[AnomalyKind::Internal]);
+    // Another transaction's append showing up between two reads is also a cycle (read skew).
+    let txns = [concurrent(vec![append("x", 1)]), concurrent(vec![read("x", &[]), append("x", 2), read("x", &[1, 2])])];
+    assert_kinds(&txns, &[AnomalyKind::GSingle, AnomalyKind::Internal]);
+    // Reading one's own appends after others' is consistent.
+    let txns =
+        [concurrent(vec![append("x", 1)]), concurrent(vec![append("x", 2), read("x", &[1, 2]), read("x", &[1, 2])])];
+    assert_kinds(&txns, &[]);
+}
+
+#[test]
 fn concurrent_transactions_with_unknown_outcomes_are_valid() {
     let txns = [
         txn(Outcome::Ok, 0, 10, vec![append("x", 1)]),
