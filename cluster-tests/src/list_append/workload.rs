@@ -27,7 +27,8 @@ const FINAL_READ_BACKOFF: Duration = Duration::from_millis(200);
 /// Runs the workload against the nodes at `addrs` until `stop` is set, the configured time
 /// passes or every client did its transactions; then reads every key in one transaction,
 /// retrying for [`ListAppendConfig::final_read_deadline`] (heal the cluster before setting
-/// `stop`). Returns every transaction, final reads included.
+/// `stop`). Returns every transaction, final reads included. `progress` counts committed
+/// transactions: `ok_writes` those with an append, `ok_reads` those with reads only.
 ///
 /// # Panics
 /// When `addrs` is empty or a client thread panics.
