@@ -217,7 +217,17 @@ impl<'a> Client<'a> {
             return Outcome::Unknown;
         }
         for (op, reply) in ops.iter_mut().zip(replies) {
-            let MicroOp::Read { key, value } = op else { continue };
+            let (key, value) = match op {
+                MicroOp::Read { key, value } => (key, value),
+                // RPUSH answers the new length; anything else means the append did not happen
+                // although the transaction committed, which the checker will see as lost.
+                MicroOp::Append { key, value } => {
+                    if !matches!(reply, Frame::Integer(_)) {
+                        self.unexpected.push(format!("RPUSH {key} {value} on {addr}: {reply:?}"));
+                    }
+                    continue;
+                }
+            };
             match parse_list(&reply) {
                 Some(list) => *value = Some(list),
                 // Committed, but what it read cannot be told: keep the read unknown.
@@ -264,4 +274,39 @@ fn parse_list(reply: &Frame) -> Option<Vec<u64>> {
             _ => None,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+
+    #[test]
+    fn lrange_replies_parse_into_values() {
+        let reply = Frame::Array(vec![Frame::Bulk(Bytes::from_static(b"1")), Frame::Bulk(Bytes::from_static(b"12"))]);
+        assert_eq!(parse_list(&reply), Some(vec![1, 12]));
+        assert_eq!(parse_list(&Frame::Array(Vec::new())), Some(Vec::new()));
+        assert_eq!(parse_list(&Frame::Array(vec![Frame::Bulk(Bytes::from_static(b"x"))])), None);
+        assert_eq!(parse_list(&Frame::Null), None);
+    }
+
+    #[test]
+    fn a_history_survives_a_json_round_trip() {
+        let txn = Txn {
+            client: 1,
+            invoke_ns: 5,
+            complete_ns: 9,
+            ops: vec![
+                MicroOp::Append { key: "k".into(), value: 3 },
+                MicroOp::Read { key: "k".into(), value: Some(vec![1, 3]) },
+                MicroOp::Read { key: "j".into(), value: None },
+            ],
+            outcome: Outcome::Unknown,
+        };
+        let history = History { txns: vec![txn], seed: 7, final_reads_done: true, unexpected: vec!["x".into()] };
+        let back: History = serde_json::from_str(&history.to_json()).expect("a history parses back");
+        assert_eq!(back.txns, history.txns);
+        assert_eq!((back.seed, back.final_reads_done, back.unexpected), (7, true, vec!["x".to_string()]));
+    }
 }
