@@ -117,9 +117,9 @@ struct Adapter {
 }
 
 impl Adapter {
-    fn start() -> Adapter {
+    fn start(args: &[&str]) -> Adapter {
         let mut command = Command::new(adapter());
-        command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null());
+        command.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null());
         cluster_tests::process::die_with_parent(&mut command);
         let mut child = command.spawn().expect("starting redraft-maelstrom");
         let stdin = child.stdin.take().expect("stdin");
@@ -134,6 +134,28 @@ impl Adapter {
             }
         });
         Adapter { child, stdin: Some(stdin), replies, next_msg_id: 0 }
+    }
+
+    /// SIGKILL: no shutdown, whatever was not on disk is lost.
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// `init` as the only node, then writes until the node leads and acknowledges one.
+    fn init_and_write(&mut self, key: u64, value: Value) {
+        let init = self.call(json!({"type": "init", "node_id": "n1", "node_ids": ["n1"]}));
+        assert_eq!(init["type"], "init_ok", "{init}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let reply = self.call(json!({"type": "write", "key": key, "value": value}));
+            if reply["type"] == "write_ok" {
+                return;
+            }
+            assert_eq!(error_code(&reply), Some(11), "before leading, writes are refused definitely: {reply}");
+            assert!(Instant::now() < deadline, "the node never became leader");
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     fn send_bytes(&mut self, bytes: &[u8]) {
@@ -184,7 +206,7 @@ fn error_code(body: &Value) -> Option<u64> {
 #[test]
 fn a_single_adapter_answers_every_lin_kv_case_and_survives_garbage() {
     let _turn = serial();
-    let mut node = Adapter::start();
+    let mut node = Adapter::start(&[]);
     node.send_line("this is not json");
     node.send_line("{\"src\":\"c1\"}");
     node.send_bytes(b"\xff\xfe not utf-8\n");
@@ -192,18 +214,7 @@ fn a_single_adapter_answers_every_lin_kv_case_and_survives_garbage() {
     assert_eq!(error_code(&node.call(json!({"type": "write", "value": 1}))), Some(12), "no key: malformed");
     assert_eq!(error_code(&node.call(json!({"type": "read", "key": 1}))), Some(11), "before init");
 
-    let init = node.call(json!({"type": "init", "node_id": "n1", "node_ids": ["n1"]}));
-    assert_eq!(init["type"], "init_ok", "{init}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let reply = node.call(json!({"type": "write", "key": 1, "value": {"b": 1, "a": [2]}}));
-        if reply["type"] == "write_ok" {
-            break;
-        }
-        assert_eq!(error_code(&reply), Some(11), "before leading, writes are refused definitely: {reply}");
-        assert!(Instant::now() < deadline, "the node never became leader");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    node.init_and_write(1, json!({"b": 1, "a": [2]}));
     let read = node.call(json!({"type": "read", "key": 1}));
     assert_eq!((read["type"].clone(), read["value"].clone()), (json!("read_ok"), json!({"a": [2], "b": 1})));
     assert_eq!(error_code(&node.call(json!({"type": "read", "key": "1"}))), Some(20), "\"1\" is not 1");
@@ -216,4 +227,23 @@ fn a_single_adapter_answers_every_lin_kv_case_and_survives_garbage() {
     assert_eq!(error_code(&node.call(create)), Some(22), "exists now, and is not 5");
     assert_eq!(node.call(json!({"type": "read", "key": 1}))["value"], json!(7));
     assert_eq!(node.call(json!({"type": "read", "key": 2}))["value"], json!(8));
+}
+
+/// With `--data-dir` (what Maelstrom's `kill` nemesis needs), a node killed with SIGKILL and
+/// started again recovers its Raft state and data: `init` does not initialize the membership a
+/// second time, the node leads again, and an acknowledged write is still there.
+#[test]
+fn an_adapter_killed_and_restarted_on_its_data_dir_keeps_acknowledged_writes() {
+    let _turn = serial();
+    let data = tempfile::tempdir().expect("a data directory");
+    let dir = data.path().to_str().expect("a UTF-8 path").to_string();
+    let mut node = Adapter::start(&["--data-dir", &dir]);
+    node.init_and_write(3, json!("before the crash"));
+    node.kill();
+    assert!(data.path().join("n1").is_dir(), "the node's data lives in DIR/<node_id>");
+
+    let mut node = Adapter::start(&["--data-dir", &dir]);
+    node.init_and_write(4, json!("after the restart"));
+    assert_eq!(node.call(json!({"type": "read", "key": 3}))["value"], json!("before the crash"));
+    assert_eq!(node.call(json!({"type": "read", "key": 4}))["value"], json!("after the restart"));
 }
