@@ -107,6 +107,21 @@ fn stale_reads_from_an_isolated_node_are_flagged() {
     );
 }
 
+/// A follower cut off while the leader snapshots every 20 entries and purges its log cannot
+/// catch up from the log: it is sent a snapshot, carried whole in one Maelstrom message, and
+/// the history stays linearizable.
+#[test]
+fn a_node_cut_off_catches_up_by_snapshot_over_maelstrom_messages() {
+    let mut config = DriverConfig::new(adapter(), 70_005);
+    config.adapter_args.extend(["--snapshot-every-logs".to_string(), "20".to_string()]);
+    config.time_limit = Duration::from_secs(10);
+    config.nemesis = Nemesis::IsolateLast;
+    config.rate = 40.0;
+    let report = run("snapshot catch-up", &config);
+    assert!(report.snapshots > 0, "no snapshot was sent\n{}", report.summary());
+    assert_linearizable_with_progress("snapshot catch-up", &report, 40);
+}
+
 /// One adapter process driven by hand: lines in, replies out.
 struct Adapter {
     child: std::process::Child,

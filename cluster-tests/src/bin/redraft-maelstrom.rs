@@ -38,6 +38,10 @@ struct Args {
     /// Deadline of a proposal or read barrier before the client gets an error.
     #[arg(long, default_value_t = AdapterConfig::default().request_timeout_ms)]
     request_timeout_ms: u64,
+    /// Snapshot every N log entries and purge the log behind it, so lagging nodes catch up
+    /// by snapshot (tests the snapshot path over Maelstrom's network).
+    #[arg(long, value_name = "N")]
+    snapshot_every_logs: Option<u64>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -64,6 +68,7 @@ fn main() -> anyhow::Result<()> {
         election_timeout_min_ms: args.election_timeout_min_ms,
         election_timeout_max_ms: args.election_timeout_max_ms,
         request_timeout_ms: args.request_timeout_ms,
+        snapshot_every_logs: args.snapshot_every_logs,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let outcome = runtime.block_on(run(config));

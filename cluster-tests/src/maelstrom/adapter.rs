@@ -52,6 +52,9 @@ pub struct AdapterConfig {
     pub election_timeout_max_ms: u64,
     /// How long a proposal or read barrier may take before the client is answered.
     pub request_timeout_ms: u64,
+    /// Build a snapshot every this many entries and purge the log up to it, so a follower
+    /// that falls behind is sent a snapshot (`None`: production policy, about never in a test).
+    pub snapshot_every_logs: Option<u64>,
 }
 
 impl Default for AdapterConfig {
@@ -65,6 +68,7 @@ impl Default for AdapterConfig {
             election_timeout_min_ms: 600,
             election_timeout_max_ms: 1200,
             request_timeout_ms: 1500,
+            snapshot_every_logs: None,
         }
     }
 }
@@ -184,6 +188,12 @@ impl Adapter {
         config.heartbeat_interval = self.config.heartbeat_ms;
         config.election_timeout_min = self.config.election_timeout_min_ms;
         config.election_timeout_max = self.config.election_timeout_max_ms;
+        if let Some(logs) = self.config.snapshot_every_logs {
+            config.snapshot_policy = openraft::SnapshotPolicy::LogsSinceLast(logs);
+            config.max_in_snapshot_log_to_keep = 0;
+            config.purge_batch_size = 1;
+            config.replication_lag_threshold = logs.saturating_mul(2);
+        }
         let config = Arc::new(config.validate()?);
         let network = MaelstromNetworkFactory::new(id, self.transport.clone());
         let raft = typ::Raft::new(id, config, network, log_store, state_machine).await?;

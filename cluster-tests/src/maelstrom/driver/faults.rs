@@ -90,8 +90,8 @@ pub enum Nemesis {
     /// Alternating healthy and partitioned periods: random majority/minority splits and the
     /// leader isolated from everyone, healed before the end.
     Partition,
-    /// The last node cut off from the others from the first second to the end: a follower
-    /// that stops hearing writes, which stale reads make visible.
+    /// The last node cut off from the others from the first second to 60% of the run: a
+    /// follower that stops hearing writes (which stale reads make visible), then catches up.
     IsolateLast,
 }
 
@@ -119,8 +119,11 @@ pub fn schedule(nemesis: Nemesis, nodes: &[String], time_limit: Duration, seed: 
     match nemesis {
         Nemesis::None => Vec::new(),
         Nemesis::IsolateLast => match nodes.last() {
-            Some(last) if nodes.len() > 1 && time_limit > ms(1000) => {
-                vec![Window { start: ms(1000), end: time_limit, cut: Cut::Minority(vec![last.clone()]) }]
+            Some(last) if nodes.len() > 1 && time_limit > ms(3000) => {
+                // The last 40% are healthy: the isolated node has time to rejoin (after an
+                // election, as its term ran ahead while it was alone) and catch up.
+                let end = (time_limit * 3 / 5).max(ms(2000));
+                vec![Window { start: ms(1000), end, cut: Cut::Minority(vec![last.clone()]) }]
             }
             _ => Vec::new(),
         },

@@ -123,6 +123,8 @@ pub struct NetStats {
     pub dropped: AtomicU64,
     /// Lines from nodes that are not messages, or to nobody.
     pub malformed: AtomicU64,
+    /// Snapshots delivered from one node to another.
+    pub snapshots: AtomicU64,
 }
 
 /// What a run found.
@@ -138,6 +140,7 @@ pub struct Report {
     pub blocked: u64,
     pub dropped: u64,
     pub malformed: u64,
+    pub snapshots: u64,
     pub log_dir: PathBuf,
 }
 
@@ -151,8 +154,8 @@ impl Report {
         text += &row("write", &self.counts.writes);
         text += &row("cas", &self.counts.cas);
         text += &format!(
-            "messages: {} delivered, {} lost to partitions, {} dropped, {} malformed\n",
-            self.delivered, self.blocked, self.dropped, self.malformed
+            "messages: {} delivered, {} lost to partitions, {} dropped, {} malformed, {} snapshots\n",
+            self.delivered, self.blocked, self.dropped, self.malformed, self.snapshots
         );
         text +=
             &format!("faults: {}\n", if self.faults.is_empty() { "none".to_string() } else { self.faults.join("; ") });
@@ -221,6 +224,9 @@ impl Net {
     fn deliver(&self, message: Message) {
         if let Some(input) = self.nodes.get(&message.dest) {
             self.stats.delivered.fetch_add(1, Ordering::Relaxed);
+            if matches!(message.body.payload, Payload::Raft { rpc: RaftRpc::Snapshot, .. }) {
+                self.stats.snapshots.fetch_add(1, Ordering::Relaxed);
+            }
             // A node that exited has a closed input: the message is lost, as on a real network.
             let _ = input.send(protocol::to_line(&message));
             return;
@@ -369,6 +375,7 @@ async fn run_async(config: &DriverConfig) -> anyhow::Result<Report> {
         blocked: stats.blocked.load(Ordering::Relaxed),
         dropped: stats.dropped.load(Ordering::Relaxed),
         malformed: stats.malformed.load(Ordering::Relaxed),
+        snapshots: stats.snapshots.load(Ordering::Relaxed),
         log_dir: log_dir.clone(),
     };
     if config.log_dir.is_none() && report.verdict != Verdict::Linearizable {
