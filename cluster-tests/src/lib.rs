@@ -1,8 +1,9 @@
 //! Multi-process tests for Redraft: real `redraft server` processes on loopback ports, driven
 //! over RESP, killed, paused, restarted and partitioned.
 //!
-//! Nothing here links the server's crates except `resp`: the nodes are observed only through the
-//! wire (replies and `INFO raft`), as a client or an operator would see them.
+//! The process-level tests link none of the server's crates except `resp`: the nodes are observed
+//! only through the wire (replies and `INFO raft`), as a client or an operator would see them.
+//! The Maelstrom adapter (`maelstrom/`) is the exception: it runs a real node in its own process.
 //!
 //! # Layout
 //! - `harness.rs`: [`TestCluster`], N nodes with temp dirs and free ports; leader discovery,
@@ -20,6 +21,8 @@
 //! - `set_counter.rs`: the checker of the INCR/SADD workload (acknowledged writes all present).
 //! - `list_append/`: MULTI/EXEC transactions of RPUSH and LRANGE, and an Elle-style checker of
 //!   strict serializability for their history.
+//! - `maelstrom/`: the Maelstrom adapter (`redraft-maelstrom`) and the in-repo driver that
+//!   routes its messages with faults and checks the lin-kv history (`redraft-maelstrom-driver`).
 //!
 //! # Conventions
 //! Nodes are named by their Raft id, `1..=n`, everywhere (`kill(2)` kills node 2). Helpers whose
@@ -31,6 +34,7 @@ pub mod differential;
 pub mod harness;
 pub mod linearizability;
 pub mod list_append;
+pub mod maelstrom;
 pub mod process;
 pub mod proxy;
 pub mod redis_server;

@@ -61,15 +61,7 @@ impl ChildProcess {
         for (key, value) in envs {
             command.env(key, value);
         }
-        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
-        unsafe {
-            command.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        die_with_parent(&mut command);
         let child = command.spawn()?;
         Ok(ChildProcess { child, paused: false })
     }
@@ -133,6 +125,21 @@ impl ChildProcess {
 impl Drop for ChildProcess {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// Makes the process `command` starts receive SIGKILL when the thread that spawned it dies
+/// (`PR_SET_PDEATHSIG`), so a test or driver killed without running destructors leaves no
+/// orphaned nodes behind.
+pub fn die_with_parent(command: &mut Command) {
+    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
     }
 }
 
