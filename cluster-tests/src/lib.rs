@@ -1,8 +1,8 @@
 //! Multi-process tests for Redraft: real `redraft server` processes on loopback ports, driven
 //! over RESP, killed, paused, restarted and partitioned.
 //!
-//! Nothing here links the server's crates except `resp`: the nodes are observed only through the
-//! wire (replies and `INFO raft`), as a client or an operator would see them.
+//! The process tests observe the nodes only through the wire (replies and `INFO raft`), as a
+//! client or an operator would see them; only the simulation (`sim/`) uses the server's crates.
 //!
 //! # Layout
 //! - `harness.rs`: [`TestCluster`], N nodes with temp dirs and free ports; leader discovery,
@@ -18,6 +18,8 @@
 //! - `linearizability.rs`: a WGL linearizability checker for register histories, per key.
 //! - `register.rs`: a GET/SET register workload that records a history for that checker.
 //! - `set_counter.rs`: the checker of the INCR/SADD workload (acknowledged writes all present).
+//! - `sim/`: deterministic simulation: the nodes' real Raft and state machine in this process on
+//!   a simulated network and clock, seeded (the one part that links the server's crates).
 //!
 //! # Conventions
 //! Nodes are named by their Raft id, `1..=n`, everywhere (`kill(2)` kills node 2). Helpers whose
@@ -33,6 +35,7 @@ pub mod proxy;
 pub mod redis_server;
 pub mod register;
 pub mod set_counter;
+pub mod sim;
 pub mod wait;
 pub mod workload;
 
