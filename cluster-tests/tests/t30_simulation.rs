@@ -4,14 +4,15 @@
 //! - `REDRAFT_SIM_SEEDS=5000 cargo test --release -p cluster-tests --test t30_simulation
 //!   random_seeds -- --nocapture` runs 5,000 seeds (default 200, from `REDRAFT_SIM_FIRST_SEED`,
 //!   default 0, on `REDRAFT_SIM_THREADS` threads, default 2);
-//! - `REDRAFT_SIM_SEED=<seed> REDRAFT_SIM_TRACE=1 ...` replays one seed, printing its trace.
+//! - `REDRAFT_SIM_SEED=<seed> REDRAFT_SIM_TRACE=1 ...` replays one seed, printing its trace;
+//! - `REDRAFT_SIM_VERBOSE=1` prints every seed's summary line (with its fingerprint).
 //!
 //! The other tests break one part on purpose and check that the simulation notices.
 
 use cluster_tests::linearizability::{self, Input, Operation, Outcome, Output, Verdict};
 use cluster_tests::sim::{
     env_u64, replay_command, run_seed, run_seeds, Faults, SimOptions, SimReport, Stopwatch, FIRST_SEED_ENV, SEEDS_ENV,
-    SEED_ENV, THREADS_ENV, TRACE_ENV,
+    SEED_ENV, THREADS_ENV, TRACE_ENV, VERBOSE_ENV,
 };
 
 /// Seeds the default run covers: about 10-20 s on two threads of a loaded 2-core machine.
@@ -64,9 +65,13 @@ fn random_seeds_keep_every_invariant() {
     let (mut ops, mut ok, mut unknown, mut crashes, mut partitions, mut elections, mut simulated) =
         (0, 0, 0, 0, 0, 0, 0.0);
     let mut no_verdict = 0;
+    let verbose = std::env::var(VERBOSE_ENV).is_ok_and(|v| v != "0");
     for (seed, outcome) in &results {
         match outcome {
             Ok(report) => {
+                if verbose {
+                    println!("{}", report.summary());
+                }
                 let (known, _, unknown_ops) = report.outcomes();
                 ops += report.history.len();
                 ok += known;

@@ -85,6 +85,8 @@ pub struct SimCluster {
     /// How many times each node has been started.
     starts: BTreeMap<NodeId, u32>,
     conditions: Conditions,
+    /// Messages the router lost before its counter was last reset (by a heal).
+    dropped_before: u64,
 }
 
 impl SimCluster {
@@ -113,6 +115,7 @@ impl SimCluster {
             rng: ChaCha8Rng::seed_from_u64(seed),
             starts: BTreeMap::new(),
             conditions: Conditions::default(),
+            dropped_before: 0,
         };
         cluster.set_conditions(Conditions::default());
         for &id in ids {
@@ -193,6 +196,7 @@ impl SimCluster {
     /// The router with every partition removed and `conditions` in force.
     pub fn set_conditions(&mut self, conditions: Conditions) {
         self.conditions = conditions;
+        self.dropped_before += self.router.dropped();
         self.router.heal();
         self.router.set_drop_rate(conditions.drop_rate, self.rng.gen());
         self.router.set_delay(Some(BASE_DELAY));
@@ -210,6 +214,11 @@ impl SimCluster {
 
     pub fn router(&self) -> &Router {
         &self.router
+    }
+
+    /// Requests and replies the router lost so far.
+    pub fn dropped(&self) -> u64 {
+        self.dropped_before + self.router.dropped()
     }
 
     /// Waits until every node is up, one leader is known to all, and every node has applied

@@ -83,6 +83,8 @@ pub const SEED_ENV: &str = "REDRAFT_SIM_SEED";
 pub const TRACE_ENV: &str = "REDRAFT_SIM_TRACE";
 /// Worker threads running seeds side by side (`REDRAFT_SIM_THREADS`).
 pub const THREADS_ENV: &str = "REDRAFT_SIM_THREADS";
+/// Print every seed's summary line, not only the failures' (`REDRAFT_SIM_VERBOSE=1`).
+pub const VERBOSE_ENV: &str = "REDRAFT_SIM_VERBOSE";
 /// Where the runs' RocksDB directories go (`REDRAFT_SIM_DIR`; default `/dev/shm` if present).
 pub const DIR_ENV: &str = "REDRAFT_SIM_DIR";
 
@@ -304,15 +306,20 @@ async fn simulate(options: &SimOptions, dir: &Path) -> Result<SimReport, SimErro
 
     match cluster.converge(CONVERGE_TIMEOUT).await {
         Ok(index) => {
-            let states = cluster.register_states()?;
-            observer.event(format_args!("converged at index {index}: {states:x?}"));
-            if states.iter().any(|s| (s.1, s.2) != (states[0].1, states[0].2)) {
-                observer.check(Err(format!("converged nodes disagree on (applied index, registers): {states:x?}")));
+            let states: Vec<String> = cluster
+                .register_states()?
+                .iter()
+                .map(|(id, applied, registers)| format!("node {id} applied {applied} registers {registers:016x}"))
+                .collect();
+            observer.event(format_args!("converged at index {index}: {}", states.join(", ")));
+            let agree = |s: &String| s.split_once(" applied").map(|(_, rest)| rest.to_string());
+            if states.iter().any(|s| agree(s) != agree(&states[0])) {
+                observer.check(Err(format!("converged nodes disagree: {}", states.join(", "))));
             }
         }
         Err(stuck) => observer.check(Err(stuck)),
     }
-    let dropped_messages = cluster.router().dropped();
+    let dropped_messages = cluster.dropped();
     cluster.shutdown().await;
 
     let history = std::mem::take(&mut *env.history.lock().unwrap_or_else(|p| p.into_inner()));
@@ -356,8 +363,10 @@ async fn nemesis(
         tokio::time::sleep(Duration::from_millis(rng.gen_range(50..800))).await;
         let up = cluster.directory.up();
         let down: Vec<NodeId> = ids.iter().copied().filter(|id| !up.contains(id)).collect();
+        // Crashing below a majority is rarer, so that most of the run has a leader to lose.
+        let majority = ids.len() / 2 + 1;
         match rng.gen_range(0..10) {
-            0 | 1 if !up.is_empty() => {
+            0 | 1 if !up.is_empty() && (up.len() > majority || rng.gen_bool(0.25)) => {
                 // Half the time the leader, the most interesting node to lose.
                 let leader = up.iter().find_map(|&id| cluster.directory.get(id).filter(|n| n.is_leader()).map(|_| id));
                 let victim = match leader {
@@ -367,7 +376,7 @@ async fn nemesis(
                 cluster.crash(victim).await?;
                 counts.crashes += 1;
             }
-            2 | 3 if !down.is_empty() => {
+            2 | 3 | 9 if !down.is_empty() => {
                 cluster.start_node(down[rng.gen_range(0..down.len())]).await?;
                 counts.restarts += 1;
             }
