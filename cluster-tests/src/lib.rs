@@ -3,7 +3,8 @@
 //!
 //! The process-level tests link none of the server's crates except `resp`: the nodes are observed
 //! only through the wire (replies and `INFO raft`), as a client or an operator would see them.
-//! The Maelstrom adapter (`maelstrom/`) is the exception: it runs a real node in its own process.
+//! Two harnesses are the exception and run real nodes inside one process: the Maelstrom adapter
+//! (`maelstrom/`) and the deterministic simulation (`sim/`).
 //!
 //! # Layout
 //! - `harness.rs`: [`TestCluster`], N nodes with temp dirs and free ports; leader discovery,
@@ -23,6 +24,8 @@
 //!   strict serializability for their history.
 //! - `maelstrom/`: the Maelstrom adapter (`redraft-maelstrom`) and the in-repo driver that
 //!   routes its messages with faults and checks the lin-kv history (`redraft-maelstrom-driver`).
+//! - `sim/`: deterministic simulation: the nodes' real Raft and state machine in this process on
+//!   a simulated network and clock, seeded.
 //!
 //! # Conventions
 //! Nodes are named by their Raft id, `1..=n`, everywhere (`kill(2)` kills node 2). Helpers whose
@@ -40,6 +43,7 @@ pub mod proxy;
 pub mod redis_server;
 pub mod register;
 pub mod set_counter;
+pub mod sim;
 pub mod wait;
 pub mod workload;
 

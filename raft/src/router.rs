@@ -12,6 +12,8 @@
 //!   probability drawn from a seeded ChaCha RNG, so a failing run replays
 //!   from its seed (the order RPCs reach the RNG follows tokio's schedule);
 //! - [`Router::set_delay`]: every delivery waits first;
+//! - [`Router::set_delay_jitter`]: and waits a further random time, drawn
+//!   from the same seeded RNG, so deliveries overtake one another;
 //! - [`Router::add_filter`]: any other rule, as a [`Filter`].
 //!
 //! [`Router::heal`] removes them all.
@@ -82,6 +84,8 @@ struct Filters {
     drop_rate: f64,
     rng: Option<ChaCha8Rng>,
     delay: Option<Duration>,
+    /// Upper bound of a uniformly drawn extra delay per delivery.
+    jitter: Option<Duration>,
     custom: Vec<Box<dyn Filter>>,
     /// Requests and replies lost so far: lets a test check its faults fired.
     dropped: u64,
@@ -102,6 +106,18 @@ impl Filters {
         };
         self.dropped += u64::from(drop);
         drop
+    }
+
+    /// The fixed delay plus a jitter drawn from the RNG (none without one).
+    fn draw_delay(&mut self) -> Option<Duration> {
+        let jitter = match (&mut self.rng, self.jitter) {
+            (Some(rng), Some(jitter)) if !jitter.is_zero() => Some(rng.gen_range(Duration::ZERO..=jitter)),
+            _ => None,
+        };
+        match (self.delay, jitter) {
+            (Some(delay), Some(jitter)) => Some(delay + jitter),
+            (delay, jitter) => delay.or(jitter),
+        }
     }
 }
 
@@ -190,6 +206,13 @@ impl Router {
         self.state().filters.delay = delay;
     }
 
+    /// Delays every delivery by a further random time up to `jitter`, drawn
+    /// from the RNG [`Router::set_drop_rate`] seeds (a drop rate of 0 seeds
+    /// it without losing anything); without that RNG there is no jitter.
+    pub fn set_delay_jitter(&self, jitter: Option<Duration>) {
+        self.state().filters.jitter = jitter;
+    }
+
     /// Adds a custom filter, kept until [`Router::heal`].
     pub fn add_filter(&self, filter: Box<dyn Filter>) {
         self.state().filters.custom.push(filter);
@@ -201,8 +224,8 @@ impl Router {
         self.state().filters.dropped
     }
 
-    /// Removes every filter: partitions, isolation, blocks, drops, delay and
-    /// custom filters.
+    /// Removes every filter: partitions, isolation, blocks, drops, delay,
+    /// jitter and custom filters.
     pub fn heal(&self) {
         self.state().filters = Filters::default();
     }
@@ -222,7 +245,8 @@ impl Router {
             return Err(Undelivered::RequestDropped { from, to });
         }
         let drop_reply = state.filters.draw_drop();
-        Ok(Route { raft, snapshot_dir, delay: state.filters.delay, drop_reply })
+        let delay = state.filters.draw_delay();
+        Ok(Route { raft, snapshot_dir, delay, drop_reply })
     }
 }
 
@@ -412,6 +436,27 @@ mod tests {
         assert_eq!(draws(42), draws(42));
         assert_ne!(draws(42), draws(43));
         assert!(draws(42).contains(&true) && draws(42).contains(&false));
+    }
+
+    #[test]
+    fn jitter_is_drawn_within_its_bound_and_replays_from_the_seed() {
+        let draws = |seed: u64| -> Vec<Option<Duration>> {
+            let mut filters = Filters {
+                rng: Some(ChaCha8Rng::seed_from_u64(seed)),
+                delay: Some(Duration::from_millis(1)),
+                jitter: Some(Duration::from_millis(10)),
+                ..Filters::default()
+            };
+            (0..64).map(|_| filters.draw_delay()).collect()
+        };
+        let delays = draws(7);
+        assert_eq!(delays, draws(7));
+        assert!(delays
+            .iter()
+            .all(|d| d.is_some_and(|d| d >= Duration::from_millis(1) && d <= Duration::from_millis(11))));
+        assert!(delays.iter().collect::<BTreeSet<_>>().len() > 1, "the jitter varies");
+        let mut unseeded = Filters { jitter: Some(Duration::from_millis(10)), ..Filters::default() };
+        assert_eq!(unseeded.draw_delay(), None, "no RNG, no jitter");
     }
 
     #[test]

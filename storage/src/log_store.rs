@@ -1,10 +1,12 @@
 //! openraft's `RaftLogStorage` on RocksDB, with group commit.
 //!
-//! One writer thread owns every write to the Raft log. `append` hands it the
-//! entries and returns at once; the thread takes everything queued so far,
-//! writes it as one synced `WriteBatch` (one fsync) and then completes all
-//! their flush callbacks: N proposals arriving together cost one fsync, and
-//! Raft's core never waits for the disk. Until an entry is on disk it is
+//! One writer thread owns every write to the Raft log (a simulation runs it
+//! as a task on its runtime instead: [`RocksLogStore::new_on_runtime`]).
+//! `append` hands it the entries and returns at once; the thread takes
+//! everything queued so far, writes it as one synced `WriteBatch` (one
+//! fsync) and then completes all their flush callbacks: N proposals
+//! arriving together cost one fsync, and Raft's core never waits for the
+//! disk. Until an entry is on disk it is
 //! served from `pending`, so the leader can replicate it while its own fsync
 //! is still in flight. Truncate, purge and vote go through the same thread,
 //! in order, and are waited for.
@@ -51,24 +53,41 @@ enum Op {
 /// Entries appended but not yet on disk, by index.
 type Pending = Arc<Mutex<BTreeMap<u64, (LogId<u64>, Vec<u8>)>>>;
 
-/// The writer thread and its queue. Dropping the last handle closes the
-/// queue and joins the thread, so the thread never outlives the stores and
-/// never touches RocksDB while the process tears it down.
+/// Where the writer runs and how ops reach it.
+enum Queue {
+    /// A dedicated thread, fed by a std channel (production).
+    Thread(mpsc::Sender<Op>),
+    /// A task on the tokio runtime that created the store (deterministic simulation).
+    Task(tokio::sync::mpsc::UnboundedSender<Op>),
+}
+
+/// The writer and its queue. Dropping the last handle closes the queue; the
+/// thread is joined (it writes what was queued first), so it never outlives
+/// the stores and never touches RocksDB while the process tears it down. The
+/// task is aborted instead, dropping ops not yet written, as a crash would.
 struct Writer {
-    queue: Option<mpsc::Sender<Op>>,
+    queue: Option<Queue>,
     thread: Option<std::thread::JoinHandle<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Writer {
     fn send(&self, op: Op) -> Result<(), StorageIOError<u64>> {
         let stopped = || StorageIOError::write_logs(AnyError::error("Raft log writer stopped"));
-        self.queue.as_ref().ok_or_else(stopped)?.send(op).map_err(|_| stopped())
+        let sent = match self.queue.as_ref().ok_or_else(stopped)? {
+            Queue::Thread(queue) => queue.send(op).is_ok(),
+            Queue::Task(queue) => queue.send(op).is_ok(),
+        };
+        sent.then_some(()).ok_or_else(stopped)
     }
 }
 
 impl Drop for Writer {
     fn drop(&mut self) {
         self.queue.take();
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
         if let Some(thread) = self.thread.take() {
             if thread.join().is_err() {
                 tracing::error!("the Raft log writer thread panicked");
@@ -77,75 +96,98 @@ impl Drop for Writer {
     }
 }
 
-fn start_writer(db: RocksDb, pending: Pending) -> Writer {
+/// Writes one group of queued ops: consecutive appends share one synced
+/// batch (one fsync); any other op ends the run, so the order of writes is
+/// the queue order.
+fn write_group(db: &RocksDb, pending: &Pending, group: Vec<Op>) {
+    let cf = Cf::RaftLog.handle(db);
+    let mut sync = WriteOptions::default();
+    sync.set_sync(true);
+    let unsynced = WriteOptions::default();
+    let mut run: Vec<(LogId<u64>, Done)> = Vec::new();
+    let mut batch = WriteBatch::default();
+    let flush = |batch: &mut WriteBatch, run: &mut Vec<(LogId<u64>, Done)>| {
+        if run.is_empty() {
+            return;
+        }
+        let written = std::mem::take(batch);
+        let result = db.write_opt(written, &sync).map_err(|e| std::io::Error::other(e.to_string()));
+        if let Err(e) = &result {
+            tracing::error!(error = %e, "writing the Raft log failed");
+        }
+        {
+            let mut pending = pending.lock().unwrap_or_else(|p| p.into_inner());
+            for (log_id, _) in run.iter() {
+                // A truncation may have replaced the entry at this index
+                // since: only drop our own.
+                if pending.get(&log_id.index).map(|(id, _)| id) == Some(log_id) {
+                    pending.remove(&log_id.index);
+                }
+            }
+        }
+        for (_, done) in run.drain(..) {
+            done(result.as_ref().map(|_| ()).map_err(|e| std::io::Error::other(e.to_string())));
+        }
+    };
+    for op in group {
+        match op {
+            Op::Append { entries, done } => {
+                let last = entries.last().map(|(id, _)| *id);
+                for (log_id, bytes) in &entries {
+                    batch.put_cf(cf, index_key(log_id.index), bytes);
+                }
+                match last {
+                    Some(last) => run.push((last, done)),
+                    None => done(Ok(())),
+                }
+                // Each entry of the op is dropped from `pending` by its own
+                // id in `flush`.
+                for (log_id, _) in entries.iter().rev().skip(1) {
+                    run.push((*log_id, Box::new(|_| {})));
+                }
+            }
+            Op::Batch { batch: other, sync: synced, done } => {
+                flush(&mut batch, &mut run);
+                let opts = if synced { &sync } else { &unsynced };
+                let result = db.write_opt(other, opts).map_err(|e| std::io::Error::other(e.to_string()));
+                done(result);
+            }
+        }
+    }
+    flush(&mut batch, &mut run);
+}
+
+fn start_writer_thread(db: RocksDb, pending: Pending) -> Writer {
     let (queue, ops) = mpsc::channel::<Op>();
     let thread = std::thread::Builder::new()
         .name("raft-log-writer".into())
         .spawn(move || {
-            let cf = Cf::RaftLog.handle(&db);
-            let mut sync = WriteOptions::default();
-            sync.set_sync(true);
-            let unsynced = WriteOptions::default();
             while let Ok(first) = ops.recv() {
                 let mut group = vec![first];
                 group.extend(ops.try_iter());
-                // Consecutive appends share one batch and one fsync; other
-                // ops end the run so the order of writes is the queue order.
-                let mut run: Vec<(LogId<u64>, Done)> = Vec::new();
-                let mut batch = WriteBatch::default();
-                let flush = |batch: &mut WriteBatch, run: &mut Vec<(LogId<u64>, Done)>| {
-                    if run.is_empty() {
-                        return;
-                    }
-                    let written = std::mem::take(batch);
-                    let result = db.write_opt(written, &sync).map_err(|e| std::io::Error::other(e.to_string()));
-                    if let Err(e) = &result {
-                        tracing::error!(error = %e, "writing the Raft log failed");
-                    }
-                    {
-                        let mut pending = pending.lock().unwrap_or_else(|p| p.into_inner());
-                        for (log_id, _) in run.iter() {
-                            // A truncation may have replaced the entry at
-                            // this index since: only drop our own.
-                            if pending.get(&log_id.index).map(|(id, _)| id) == Some(log_id) {
-                                pending.remove(&log_id.index);
-                            }
-                        }
-                    }
-                    for (_, done) in run.drain(..) {
-                        done(result.as_ref().map(|_| ()).map_err(|e| std::io::Error::other(e.to_string())));
-                    }
-                };
-                for op in group {
-                    match op {
-                        Op::Append { entries, done } => {
-                            let last = entries.last().map(|(id, _)| *id);
-                            for (log_id, bytes) in &entries {
-                                batch.put_cf(cf, index_key(log_id.index), bytes);
-                            }
-                            match last {
-                                Some(last) => run.push((last, done)),
-                                None => done(Ok(())),
-                            }
-                            // Each entry of the op is dropped from `pending`
-                            // by its own id below.
-                            for (log_id, _) in entries.iter().rev().skip(1) {
-                                run.push((*log_id, Box::new(|_| {})));
-                            }
-                        }
-                        Op::Batch { batch: other, sync: synced, done } => {
-                            flush(&mut batch, &mut run);
-                            let opts = if synced { &sync } else { &unsynced };
-                            let result = db.write_opt(other, opts).map_err(|e| std::io::Error::other(e.to_string()));
-                            done(result);
-                        }
-                    }
-                }
-                flush(&mut batch, &mut run);
+                write_group(&db, &pending, group);
             }
         })
         .expect("spawning the Raft log writer thread");
-    Writer { queue: Some(queue), thread: Some(thread) }
+    Writer { queue: Some(Queue::Thread(queue)), thread: Some(thread), task: None }
+}
+
+/// The writer as a task on the current tokio runtime. It blocks that
+/// runtime while RocksDB writes, which a simulation wants: every write then
+/// happens at a point of the schedule that replays from the seed, and the
+/// paused clock cannot jump while an fsync is in flight on another thread.
+fn start_writer_task(db: RocksDb, pending: Pending) -> Writer {
+    let (queue, mut ops) = tokio::sync::mpsc::unbounded_channel::<Op>();
+    let task = tokio::spawn(async move {
+        while let Some(first) = ops.recv().await {
+            let mut group = vec![first];
+            while let Ok(op) = ops.try_recv() {
+                group.push(op);
+            }
+            write_group(&db, &pending, group);
+        }
+    });
+    Writer { queue: Some(Queue::Task(queue)), thread: None, task: Some(task) }
 }
 
 /// The Raft log and vote, in the `raft_log` and `raft_meta` column families.
@@ -171,9 +213,24 @@ impl<C> RocksLogStore<C>
 where
     C: RaftTypeConfig<NodeId = u64, Entry = Entry<C>>,
 {
+    /// The log store of `db`, with its writer on a dedicated thread.
     pub fn new(db: RocksDb) -> Self {
         let pending = Pending::default();
-        let writer = Arc::new(start_writer(db.clone(), pending.clone()));
+        let writer = Arc::new(start_writer_thread(db.clone(), pending.clone()));
+        RocksLogStore { db, writer, pending, _config: PhantomData }
+    }
+
+    /// The log store of `db`, with its writer as a task on the current tokio
+    /// runtime instead of a thread: for deterministic simulation, where one
+    /// thread runs everything in an order fixed by the seed. Dropping the
+    /// last handle aborts the writer, losing queued ops that were not
+    /// written yet, as a crash would (none of them was reported durable).
+    ///
+    /// # Panics
+    /// Outside a tokio runtime.
+    pub fn new_on_runtime(db: RocksDb) -> Self {
+        let pending = Pending::default();
+        let writer = Arc::new(start_writer_task(db.clone(), pending.clone()));
         RocksLogStore { db, writer, pending, _config: PhantomData }
     }
 
