@@ -12,7 +12,10 @@
 //! collected in the background instead of being deleted inline.
 //!
 //! The expiry index lives in `expires` under
-//! `db | expire_at_ms (u64 BE) | slot | user key`.
+//! `db | expire_at_ms (u64 BE) | slot | user key`. The index of hashes by
+//! their earliest field expiry (see [`crate::field_expiry`]) shares the
+//! column family under `0xffff | db | expire_at_ms | slot | user key`: no
+//! database has index 0xffff, so neither index sees the other's entries.
 
 use crate::DbIndex;
 
@@ -86,6 +89,33 @@ pub fn decode_expires_key(raw: &[u8]) -> Option<(DbIndex, u64, &[u8])> {
     Some((db, u64::from_be_bytes(at), &raw[12..]))
 }
 
+/// Leads every entry of the field expiry index in `expires`.
+const FIELD_EXPIRES_TAG: [u8; 2] = [0xff, 0xff];
+
+/// The prefix of `db`'s entries in the field expiry index.
+pub fn field_expires_prefix(db: DbIndex) -> [u8; 4] {
+    let mut out = [0u8; 4];
+    out[..2].copy_from_slice(&FIELD_EXPIRES_TAG);
+    out[2..].copy_from_slice(&db.to_be_bytes());
+    out
+}
+
+/// `0xffff | db | expire_at_ms | slot | key` in the `expires` column family:
+/// the hash at `key` has a field expiring at `expire_at_ms`, its earliest.
+pub fn field_expires_key(db: DbIndex, expire_at_ms: u64, key: &[u8]) -> Vec<u8> {
+    let mut out = field_expires_prefix(db).to_vec();
+    out.extend_from_slice(&expires_key(db, expire_at_ms, key)[2..]);
+    out
+}
+
+/// Splits a field expiry index key into its database, time and user key.
+pub fn decode_field_expires_key(raw: &[u8]) -> Option<(DbIndex, u64, &[u8])> {
+    if !raw.starts_with(&FIELD_EXPIRES_TAG) {
+        return None;
+    }
+    decode_expires_key(&raw[2..])
+}
+
 /// The prefix of every element of one generation of a collection.
 pub fn subkey_prefix(db: DbIndex, key: &[u8], generation: u64) -> Vec<u8> {
     let mut out = Vec::with_capacity(16 + key.len());
@@ -138,6 +168,15 @@ mod tests {
         let b = expires_key(0, 6, b"aaa");
         assert!(a < b);
         assert_eq!(decode_expires_key(&b), Some((0, 6, &b"aaa"[..])));
+    }
+
+    #[test]
+    fn field_expiry_entries_sort_after_every_database() {
+        let k = field_expires_key(3, 7, b"h");
+        assert_eq!(decode_field_expires_key(&k), Some((3, 7, &b"h"[..])));
+        assert!(k.as_slice() > expires_key(u16::MAX - 1, u64::MAX, b"h").as_slice());
+        assert!(k.starts_with(&field_expires_prefix(3)));
+        assert_eq!(decode_field_expires_key(&expires_key(3, 7, b"h")), None);
     }
 
     #[test]

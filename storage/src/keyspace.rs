@@ -15,7 +15,7 @@ use rocksdb::{Direction, IteratorMode, ReadOptions, SnapshotWithThreadMode, Writ
 use crate::db::Cf;
 use crate::keys::{self, SLOT_COUNT};
 use crate::subkeys::{self, ElementVisitor, SubRange};
-use crate::value::StoredValue;
+use crate::value::{StoredValue, ValueKind};
 use crate::{DbIndex, StorageError};
 
 /// Keys of the `sm_meta` column family.
@@ -156,7 +156,7 @@ fn visit_slots<'d>(
                 break;
             }
             let value = StoredValue::decode(&raw_value)?;
-            if value.header.is_expired(now_ms) {
+            if !value.is_live(now_ms) {
                 continue;
             }
             if visit(user_key, &value).is_break() {
@@ -227,7 +227,7 @@ impl<'a> Keyspace for ReadView<'a> {
     }
 
     fn get(&self, db: DbIndex, key: &[u8]) -> Result<Option<StoredValue>, StorageError> {
-        Ok(self.get_raw(db, key)?.filter(|v| !v.header.is_expired(self.now_ms)))
+        Ok(self.get_raw(db, key)?.filter(|v| v.is_live(self.now_ms)))
     }
 
     fn get_raw(&self, db: DbIndex, key: &[u8]) -> Result<Option<StoredValue>, StorageError> {
@@ -294,7 +294,7 @@ impl<'a> Keyspace for ReadView<'a> {
             if !raw_key.starts_with(&prefix) {
                 break;
             }
-            if StoredValue::decode(&raw_value)?.header.is_expired(self.now_ms) {
+            if !StoredValue::decode(&raw_value)?.is_live(self.now_ms) {
                 continue;
             }
             out.push(Bytes::copy_from_slice(&raw_key[4..]));
@@ -493,8 +493,16 @@ impl<'a> ApplyTxn<'a> {
     }
 
     /// Drops every element of a collection generation that is no longer
-    /// referenced: one range tombstone, however many elements it had.
-    fn drop_generation(&mut self, db: DbIndex, key: &[u8], generation: u64) {
+    /// referenced: one range tombstone, however many elements it had (two
+    /// for a hash, whose field expiries live in a companion generation).
+    fn drop_generation(&mut self, db: DbIndex, key: &[u8], generation: u64, kind: ValueKind) {
+        if kind == ValueKind::Hash {
+            self.drop_generation_range(db, key, crate::field_expiry::companion(generation));
+        }
+        self.drop_generation_range(db, key, generation);
+    }
+
+    fn drop_generation_range(&mut self, db: DbIndex, key: &[u8], generation: u64) {
         let prefix = keys::subkey_prefix(db, key, generation);
         let (low, high) = subkeys::full_range(&prefix, subkeys::ALL);
         let high = high.expect("a subkey prefix ends in a generation, never all 0xff");
@@ -527,7 +535,7 @@ impl Keyspace for ApplyTxn<'_> {
     }
 
     fn get(&self, db: DbIndex, key: &[u8]) -> Result<Option<StoredValue>, StorageError> {
-        Ok(self.get_raw(db, key)?.filter(|v| !v.header.is_expired(self.now_ms)))
+        Ok(self.get_raw(db, key)?.filter(|v| v.is_live(self.now_ms)))
     }
 
     fn get_raw(&self, db: DbIndex, key: &[u8]) -> Result<Option<StoredValue>, StorageError> {
@@ -545,9 +553,21 @@ impl Keyspace for ApplyTxn<'_> {
             Some(_) => {}
             None => *self.key_count(db)? += 1,
         }
-        if let Some(old_generation) = previous.as_ref().and_then(StoredValue::generation) {
-            if value.generation() != Some(old_generation) {
-                self.drop_generation(db, key, old_generation);
+        if let Some(old) = &previous {
+            if let Some(old_generation) = old.generation() {
+                if value.generation() != Some(old_generation) {
+                    self.drop_generation(db, key, old_generation, old.header.kind);
+                }
+            }
+        }
+        let old_field_expiry = previous.as_ref().and_then(|old| old.field_ttls().earliest());
+        let new_field_expiry = value.field_ttls().earliest();
+        if old_field_expiry != new_field_expiry {
+            if let Some(at) = old_field_expiry {
+                self.batch.delete_cf(expires, keys::field_expires_key(db, at, key));
+            }
+            if let Some(at) = new_field_expiry {
+                self.batch.put_cf(expires, keys::field_expires_key(db, at, key), []);
             }
         }
         let had_expiry = previous.as_ref().is_some_and(|old| old.header.expire_at_ms != 0);
@@ -575,14 +595,17 @@ impl Keyspace for ApplyTxn<'_> {
             let count = self.expires_count_mut(db)?;
             *count = count.saturating_sub(1);
         }
+        if let Some(at) = previous.field_ttls().earliest() {
+            self.batch.delete_cf(Cf::Expires.handle(self.db), keys::field_expires_key(db, at, key));
+        }
         if let Some(generation) = previous.generation() {
-            self.drop_generation(db, key, generation);
+            self.drop_generation(db, key, generation, previous.header.kind);
         }
         let count = self.key_count(db)?;
         *count = count.saturating_sub(1);
         self.batch.delete_cf(Cf::Data.handle(self.db), &data_key);
         self.data.insert(data_key, None);
-        Ok(!previous.header.is_expired(self.now_ms))
+        Ok(previous.is_live(self.now_ms))
     }
 
     fn flush_db(&mut self, db: DbIndex) -> Result<(), StorageError> {
@@ -595,6 +618,9 @@ impl Keyspace for ApplyTxn<'_> {
         for cf in [Cf::Data, Cf::Expires, Cf::Subkeys] {
             self.batch.delete_range_cf(cf.handle(self.db), &prefix[..], &end_key[..]);
         }
+        let field_prefix = keys::field_expires_prefix(db);
+        let field_end = keys::prefix_end(&field_prefix).expect("the prefix holds a database index below 0xffff");
+        self.batch.delete_range_cf(Cf::Expires.handle(self.db), &field_prefix[..], &field_end[..]);
         self.data.retain(|k, _| !k.starts_with(&prefix));
         self.subs.retain(|k, _| !k.starts_with(&prefix));
         self.flushed.insert(db);
@@ -635,7 +661,7 @@ impl Keyspace for ApplyTxn<'_> {
         while let Some(found) = self.next_slot_with_keys(db, slot)? {
             let mut broke = false;
             for (key, value) in self.slot_contents(db, found)? {
-                if value.header.is_expired(self.now_ms) {
+                if !value.is_live(self.now_ms) {
                     continue;
                 }
                 if visit(&key, &value).is_break() {
@@ -654,7 +680,7 @@ impl Keyspace for ApplyTxn<'_> {
         Ok(self
             .slot_contents(db, slot)?
             .into_iter()
-            .filter(|(_, v)| !v.header.is_expired(self.now_ms))
+            .filter(|(_, v)| v.is_live(self.now_ms))
             .take(count)
             .map(|(k, _)| Bytes::from(k))
             .collect())

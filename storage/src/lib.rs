@@ -12,6 +12,7 @@
 //!   read-only view ([`ReadView`]) and the write transaction of one apply
 //!   ([`ApplyTxn`]).
 //! - [`collection`] and [`subkeys`]: collection metadata and element access.
+//! - [`field_expiry`]: hash field TTLs (companion elements, reclaiming).
 //! - [`request`]: the Raft log payload ([`Request`]) and its reply ([`Response`]).
 //! - [`log_store`]: openraft's `RaftLogStorage` on RocksDB, with group commit.
 //! - [`state_machine`]: openraft's `RaftStateMachine` on RocksDB.
@@ -20,6 +21,7 @@
 pub mod collection;
 pub mod db;
 pub mod error;
+pub mod field_expiry;
 pub mod keys;
 pub mod keyspace;
 pub mod log_store;

@@ -18,6 +18,21 @@ pub enum Request {
     /// expired at `now_ms` when the entry is applied (it may have been
     /// rewritten since the leader saw it expire).
     PurgeExpired { now_ms: u64, keys: Vec<(DbIndex, Bytes)> },
+    /// Proposed by the leader in the background: delete the fields of each
+    /// hash that have expired at `now_ms` when the entry is applied, at most
+    /// `fields_max` in all, and the hash with its last field (see
+    /// [`crate::field_expiry::reclaim`]).
+    ReclaimExpiredFields { now_ms: u64, keys: Vec<(DbIndex, Bytes)>, fields_max: u64 },
+}
+
+impl Request {
+    /// The leader time stamped in the entry.
+    pub fn now_ms(&self) -> u64 {
+        match self {
+            Request::Commands(batch) => batch.now_ms,
+            Request::PurgeExpired { now_ms, .. } | Request::ReclaimExpiredFields { now_ms, .. } => *now_ms,
+        }
+    }
 }
 
 /// Commands to execute atomically, in order.

@@ -122,6 +122,17 @@ impl<C: StoreConfig> RocksStateMachine<C> {
                 }
                 Ok(Response::default())
             }
+            Request::ReclaimExpiredFields { keys, fields_max, .. } => {
+                let mut budget = *fields_max;
+                for (db, key) in keys {
+                    if budget == 0 {
+                        break;
+                    }
+                    let limit = usize::try_from(budget).unwrap_or(usize::MAX);
+                    budget -= crate::field_expiry::reclaim(txn, *db, key, limit)?.min(budget);
+                }
+                Ok(Response::default())
+            }
         }
     }
 }
@@ -152,11 +163,7 @@ impl<C: StoreConfig> RaftStateMachine<C> for RocksStateMachine<C> {
             let reply = match &entry.payload {
                 EntryPayload::Blank => Response::default(),
                 EntryPayload::Normal(request) => {
-                    let entry_ms = match request {
-                        Request::Commands(batch) => batch.now_ms,
-                        Request::PurgeExpired { now_ms, .. } => *now_ms,
-                    };
-                    clock_ms = clock_ms.max(entry_ms);
+                    clock_ms = clock_ms.max(request.now_ms());
                     txn.begin_entry(log_id.index, clock_ms);
                     self.apply_request(&mut txn, request).map_err(|e| {
                         StorageError::from(StorageIOError::apply(log_id, AnyError::error(e.to_string())))

@@ -121,12 +121,24 @@ pub(crate) fn pending_range<'p>(
 }
 
 /// Copies every element of one collection generation to another key and
-/// generation (RENAME, MOVE, COPY of a collection). Returns the number of
-/// elements copied.
+/// generation (RENAME, MOVE, COPY of a collection), and its companion
+/// generation (a hash's field expiries, see [`crate::field_expiry`]; one
+/// empty seek for other collections). Returns the number of elements copied.
 ///
 /// # Errors
 /// Storage errors; [`StorageError::ReadOnly`] on a read view.
 pub fn copy_elements(
+    ks: &mut dyn Keyspace,
+    from: (DbIndex, &[u8], u64),
+    to: (DbIndex, &[u8], u64),
+) -> Result<u64, StorageError> {
+    let copied = copy_generation(ks, from, to)?;
+    let companion = crate::field_expiry::companion;
+    copy_generation(ks, (from.0, from.1, companion(from.2)), (to.0, to.1, companion(to.2)))?;
+    Ok(copied)
+}
+
+fn copy_generation(
     ks: &mut dyn Keyspace,
     from: (DbIndex, &[u8], u64),
     to: (DbIndex, &[u8], u64),

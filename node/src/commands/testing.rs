@@ -138,6 +138,23 @@ impl TestKeyspace {
         self.db.write(txn.into_batch()).expect("write batch");
     }
 
+    /// Runs `apply` on an apply transaction as one entry at the harness
+    /// clock, like the state machine applies a background request.
+    pub fn apply_entry<T>(&mut self, apply: impl FnOnce(&mut ApplyTxn<'_>) -> T) -> T {
+        let index = self.next_index;
+        self.next_index += 1;
+        let mut txn = ApplyTxn::new(&self.db);
+        txn.begin_entry(index, self.now_ms);
+        let out = apply(&mut txn);
+        self.db.write(txn.into_batch()).expect("write batch");
+        out
+    }
+
+    /// The harness's RocksDB, to inspect what is physically stored.
+    pub fn rocks(&self) -> &RocksDb {
+        &self.db
+    }
+
     /// The reply's wire bytes in the harness's protocol version.
     pub fn encode(&self, frame: &Frame) -> Vec<u8> {
         let mut out = BytesMut::new();

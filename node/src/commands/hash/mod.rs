@@ -1,13 +1,23 @@
-//! The hash commands: HSET and friends, counters, HRANDFIELD and HSCAN.
+//! The hash commands: HSET and friends, counters, HRANDFIELD and HSCAN,
+//! and Redis 7.4's field expiry commands (HEXPIRE and friends, in [`ttl`]).
 //!
-//! Replies, error texts and the order of checks are Redis 7.2's.
+//! Replies, error texts and the order of checks are Redis 7.2's (7.4's for
+//! field expiry).
+//!
+//! # Layout
+//! - this file: the commands of Redis 7.2 and the command table.
+//! - [`store`]: reading and writing fields, the encoding rules, and how
+//!   expired fields are hidden from reads and reclaimed before writes.
+//! - [`ttl`]: HEXPIRE, HPEXPIRE, HEXPIREAT, HPEXPIREAT, HTTL, HPTTL,
+//!   HEXPIRETIME, HPEXPIRETIME and HPERSIST.
 //!
 //! # Storage
 //! A hash is a collection (see [`super::collection`]): its metadata counts
 //! the fields, and each field is one element named
 //! [`collection::hashed_name`]`(field)` whose value is the field's value.
 //! Every command touches only the fields it names, except those Redis also
-//! makes O(n) (HGETALL, HKEYS, HVALS).
+//! makes O(n) (HGETALL, HKEYS, HVALS). Field expiries live beside the
+//! fields (see [`store`] and `storage::field_expiry`).
 //!
 //! # Encoding
 //! `OBJECT ENCODING` says "listpack" for hashes Redis would keep as one:
@@ -15,114 +25,30 @@
 //! and sorted sets' 128), every field and value at most 64 bytes. Redis
 //! converts to "hashtable" when a write crosses either limit and never
 //! converts back, even when the hash shrinks again, so the conversion is
-//! remembered in the header's encoding byte ([`encoding::HASHTABLE`]).
+//! remembered in the header's encoding byte ([`encoding::HASHTABLE`]); so
+//! is 7.4's "listpackex" for a listpack that has had field expiries.
 //! Whether a hash is small also decides HSCAN's shape: Redis returns a
 //! listpack whole, with cursor 0.
 
-use std::ops::ControlFlow;
+mod store;
+mod ttl;
 
 use bytes::Bytes;
 use resp::Frame;
-use storage::subkeys::ALL;
-use storage::{StoredValue, ValueKind};
 
 use super::args::{int_arg, parse_i64};
-use super::collection::{self, Collection};
+use super::collection;
 use super::keys::parse_cursor;
 use super::long_double::LongDouble;
 use super::set::sample::{self, Element};
 use super::{CommandSpec, Ctx, Flags, Group};
 use crate::error::CommandError;
+use store::{
+    all_pairs, get_field, is_listpack, live_len, load, load_for_write, load_or_create_for_write, save, set_field,
+    try_conversion,
+};
 
-/// Values of [`storage::ValueHeader::encoding`] for hashes.
-pub mod encoding {
-    /// Redis's "listpack" while the hash stays within the limits.
-    pub const LISTPACK: u8 = 0;
-    /// Converted to "hashtable": stays so whatever happens next.
-    pub const HASHTABLE: u8 = 1;
-}
-
-/// `hash-max-listpack-entries`.
-const LISTPACK_ENTRIES_MAX: u64 = 512;
-/// `hash-max-listpack-value`.
-const LISTPACK_VALUE_MAX: usize = 64;
-
-/// The name `OBJECT ENCODING` gives a hash value.
-pub fn encoding_name(value: &StoredValue) -> &'static str {
-    let too_long = value.collection().is_ok_and(|meta| meta.len > LISTPACK_ENTRIES_MAX);
-    if value.header.encoding == encoding::HASHTABLE || too_long {
-        "hashtable"
-    } else {
-        "listpack"
-    }
-}
-
-fn is_listpack(hash: &Collection) -> bool {
-    hash.value.header.encoding == encoding::LISTPACK && hash.meta.len <= LISTPACK_ENTRIES_MAX
-}
-
-fn convert_to_hashtable(hash: &mut Collection) {
-    hash.value.header.encoding = encoding::HASHTABLE;
-}
-
-/// Redis's `hashTypeTryConversion` before HSET/HMSET/HSETNX write
-/// `pairs`: more pairs than a listpack holds, or any argument too long,
-/// convert the hash first. (The pair count counts repeated fields, so
-/// `HSET h f 1 f 2 ...` with 513 pairs converts a one-field hash, as in
-/// Redis 7.2.)
-fn try_conversion(hash: &mut Collection, pairs: &[Bytes]) {
-    if !is_listpack(hash) {
-        return;
-    }
-    if pairs.len() as u64 / 2 > LISTPACK_ENTRIES_MAX || pairs.iter().any(|a| a.len() > LISTPACK_VALUE_MAX) {
-        convert_to_hashtable(hash);
-    }
-}
-
-/// The live hash at `key`.
-fn load(ctx: &Ctx<'_>, key: &[u8]) -> Result<Option<Collection>, CommandError> {
-    collection::load(ctx, key, ValueKind::Hash)
-}
-
-/// The value of `field`, `None` if the hash has no such field.
-fn get_field(ctx: &Ctx<'_>, key: &[u8], hash: &Collection, field: &[u8]) -> Result<Option<Vec<u8>>, CommandError> {
-    Ok(ctx.ks.sub_get(ctx.db, key, hash.generation(), &collection::hashed_name(field))?)
-}
-
-/// Sets `field` to `value`; returns whether the field is new. Converts the
-/// hash as Redis's `hashTypeSet` does: a field or value too long for a
-/// listpack (HINCRBY's field is checked only here), or one field too many.
-fn set_field(
-    ctx: &mut Ctx<'_>,
-    key: &[u8],
-    hash: &mut Collection,
-    field: &[u8],
-    value: &[u8],
-) -> Result<bool, CommandError> {
-    let name = collection::hashed_name(field);
-    let created = ctx.ks.sub_get(ctx.db, key, hash.generation(), &name)?.is_none();
-    if is_listpack(hash) && (field.len() > LISTPACK_VALUE_MAX || value.len() > LISTPACK_VALUE_MAX) {
-        convert_to_hashtable(hash);
-    }
-    ctx.ks.sub_put(ctx.db, key, hash.generation(), &name, value)?;
-    if created {
-        hash.meta.len += 1;
-        if hash.meta.len > LISTPACK_ENTRIES_MAX {
-            convert_to_hashtable(hash);
-        }
-    }
-    Ok(created)
-}
-
-/// Every (field, value) pair, in storage order.
-fn all_pairs(ctx: &Ctx<'_>, key: &[u8], hash: &Collection) -> Result<Vec<(Bytes, Bytes)>, CommandError> {
-    let mut pairs = Vec::with_capacity(super::set::capacity_hint(hash.meta.len));
-    ctx.ks.sub_scan(ctx.db, key, hash.generation(), ALL, false, &mut |name, value| {
-        pairs.push((Bytes::copy_from_slice(collection::member_of(name)), Bytes::copy_from_slice(value)));
-        ControlFlow::Continue(())
-    })?;
-    Ok(pairs)
-}
+pub use store::{encoding, encoding_name};
 
 fn bulk(bytes: impl Into<Bytes>) -> Frame {
     Frame::Bulk(bytes.into())
@@ -138,15 +64,15 @@ fn hset_generic(ctx: &mut Ctx<'_>, args: &[Bytes], name: &str) -> Result<i64, Co
         return Err(CommandError::WrongArity(name.into()));
     }
     let key = &args[1];
-    let mut hash = collection::load_or_create(ctx, key, ValueKind::Hash)?;
+    let mut hash = load_or_create_for_write(ctx, key)?;
     try_conversion(&mut hash, &args[2..]);
     let mut created = 0;
     for pair in args[2..].chunks_exact(2) {
-        if set_field(ctx, key, &mut hash, &pair[0], &pair[1])? {
+        if set_field(ctx, key, &mut hash, &pair[0], &pair[1], false)? {
             created += 1;
         }
     }
-    collection::save(ctx, key, &hash)?;
+    save(ctx, key, &mut hash)?;
     Ok(created)
 }
 
@@ -165,13 +91,13 @@ fn hmset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Frame, CommandError> {
 /// nothing is written).
 fn hsetnx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Frame, CommandError> {
     let key = &args[1];
-    let mut hash = collection::load_or_create(ctx, key, ValueKind::Hash)?;
+    let mut hash = load_or_create_for_write(ctx, key)?;
     if !hash.created && get_field(ctx, key, &hash, &args[2])?.is_some() {
         return Ok(Frame::Integer(0));
     }
     try_conversion(&mut hash, &args[2..4]);
-    set_field(ctx, key, &mut hash, &args[2], &args[3])?;
-    collection::save(ctx, key, &hash)?;
+    set_field(ctx, key, &mut hash, &args[2], &args[3], false)?;
+    save(ctx, key, &mut hash)?;
     Ok(Frame::Integer(1))
 }
 
@@ -200,13 +126,10 @@ fn hmget(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Frame, CommandError> {
 /// with its last field.
 fn hdel(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Frame, CommandError> {
     let key = &args[1];
-    let Some(mut hash) = load(ctx, key)? else { return Ok(Frame::Integer(0)) };
+    let Some(mut hash) = load_for_write(ctx, key)? else { return Ok(Frame::Integer(0)) };
     let mut deleted = 0;
     for field in &args[2..] {
-        let name = collection::hashed_name(field);
-        if ctx.ks.sub_get(ctx.db, key, hash.generation(), &name)?.is_some() {
-            ctx.ks.sub_delete(ctx.db, key, hash.generation(), &name)?;
-            hash.meta.len -= 1;
+        if store::delete_field(ctx, key, &mut hash, field)? {
             deleted += 1;
             if hash.meta.len == 0 {
                 break;
@@ -214,14 +137,15 @@ fn hdel(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Frame, CommandError> {
         }
     }
     if deleted > 0 {
-        collection::save(ctx, key, &hash)?;
+        save(ctx, key, &mut hash)?;
     }
     Ok(Frame::Integer(deleted))
 }
 
 /// `HLEN key`
 fn hlen(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Frame, CommandError> {
-    Ok(Frame::Integer(load(ctx, &args[1])?.map_or(0, |h| h.meta.len as i64)))
+    let Some(hash) = load(ctx, &args[1])? else { return Ok(Frame::Integer(0)) };
+    Ok(Frame::Integer(live_len(ctx, &args[1], &hash)? as i64))
 }
 
 /// `HSTRLEN key field`: 0 for a missing field or key.
@@ -260,14 +184,14 @@ fn hgetall(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Frame, CommandError> {
 fn hincrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Frame, CommandError> {
     let increment = int_arg(&args[3])?;
     let (key, field) = (&args[1], &args[2]);
-    let mut hash = collection::load_or_create(ctx, key, ValueKind::Hash)?;
+    let mut hash = load_or_create_for_write(ctx, key)?;
     let current = match get_field(ctx, key, &hash, field)? {
         Some(v) => parse_i64(&v).ok_or_else(|| CommandError::err("hash value is not an integer"))?,
         None => 0,
     };
     let next = current.checked_add(increment).ok_or(CommandError::Overflow)?;
-    set_field(ctx, key, &mut hash, field, next.to_string().as_bytes())?;
-    collection::save(ctx, key, &hash)?;
+    set_field(ctx, key, &mut hash, field, next.to_string().as_bytes(), true)?;
+    save(ctx, key, &mut hash)?;
     Ok(Frame::Integer(next))
 }
 
@@ -279,15 +203,15 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Frame, CommandError
         return Err(CommandError::err("value is NaN or Infinity"));
     }
     let (key, field) = (&args[1], &args[2]);
-    let mut hash = collection::load_or_create(ctx, key, ValueKind::Hash)?;
+    let mut hash = load_or_create_for_write(ctx, key)?;
     let current = match get_field(ctx, key, &hash, field)? {
         Some(v) => LongDouble::parse(&v).ok_or_else(|| CommandError::err("hash value is not a float"))?,
         None => LongDouble::parse(b"0").ok_or(CommandError::NotFloat)?,
     };
     let sum = current.add(&increment).filter(LongDouble::is_finite).ok_or(CommandError::NanOrInfinity)?;
     let text = Bytes::from(sum.to_human_string());
-    set_field(ctx, key, &mut hash, field, &text)?;
-    collection::save(ctx, key, &hash)?;
+    set_field(ctx, key, &mut hash, field, &text, true)?;
+    save(ctx, key, &mut hash)?;
     Ok(Frame::Bulk(text))
 }
 
@@ -312,12 +236,18 @@ fn push_random_field(out: &mut Vec<Frame>, element: Element, with_values: bool, 
 /// Without a count: one random field (nil for a missing key). With a
 /// positive count: that many distinct fields, or the whole hash; with a
 /// negative one: that many picks, which may repeat. Picks are seeks to
-/// random buckets (see [`super::set::sample`]).
+/// random buckets (see [`super::set::sample`]); a hash holding expired
+/// fields not yet reclaimed is sampled from its live fields instead
+/// ([`ttl::sample_live`], O(n)).
 fn hrandfield(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Frame, CommandError> {
     let key = &args[1];
     if args.len() == 2 {
         let Some(hash) = load(ctx, key)? else { return Ok(Frame::Null) };
-        let picked = sample::random_element(ctx, key, hash.generation())?;
+        let picked = if ttl::has_expired_fields(ctx, &hash) {
+            ttl::sample_live(ctx, key, &hash, 1, false)?.pop()
+        } else {
+            sample::random_element(ctx, key, hash.generation())?
+        };
         return Ok(picked.map_or(Frame::Null, |e| Frame::Bulk(e.member())));
     }
     let count = sample::count_arg(&args[2])?;
@@ -334,6 +264,11 @@ fn hrandfield(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Frame, CommandError> 
     let wanted = count.unsigned_abs();
     let picks = if wanted == 0 {
         Vec::new()
+    } else if ttl::has_expired_fields(ctx, &hash) {
+        if count < 0 {
+            sample::check_repeated_picks(wanted)?;
+        }
+        ttl::sample_live(ctx, key, &hash, wanted, count < 0)?
     } else if count < 0 || wanted == 1 {
         sample::check_repeated_picks(wanted)?;
         sample::repeated(ctx, key, generation, wanted)?
@@ -355,7 +290,11 @@ fn hscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Frame, CommandError> {
     parse_cursor(&args[2]).ok_or(CommandError::InvalidCursor)?;
     let Some(hash) = load(ctx, &args[1])? else { return Ok(empty_scan()) };
     let scan = collection::parse_scan_args(args)?;
+    let expired = store::expired_names(ctx, &args[1], &hash)?;
     collection::scan_elements(ctx, &args[1], hash.generation(), &[], &scan, is_listpack(&hash), &mut |f, v, out| {
+        if !expired.is_empty() && expired.contains(&collection::hashed_name(f)) {
+            return;
+        }
         out.push(Frame::Bulk(Bytes::copy_from_slice(f)));
         out.push(Frame::Bulk(Bytes::copy_from_slice(v)));
     })
@@ -382,7 +321,7 @@ const READ_FAST: Flags = Flags::READONLY.union(Flags::FAST);
 const WRITE_FAST: Flags = Flags::WRITE.union(Flags::FAST);
 const WRITE_DENYOOM_FAST: Flags = Flags::WRITE.union(Flags::DENYOOM).union(Flags::FAST);
 
-/// Summaries are Redis 7.2's.
+/// Summaries are Redis 7.2's (7.4's for the field expiry commands).
 pub static COMMANDS: &[CommandSpec] = &[
     spec("hset", -4, WRITE_DENYOOM_FAST, "2.0.0", "Creates or modifies the value of a field in a hash.", hset),
     spec(
@@ -428,8 +367,60 @@ pub static COMMANDS: &[CommandSpec] = &[
     ),
     spec("hrandfield", -2, READ, "6.2.0", "Returns one or more random fields from a hash.", hrandfield),
     spec("hscan", -3, READ, "2.8.0", "Iterates over fields and values of a hash.", hscan),
+    spec(
+        "hexpire",
+        -6,
+        WRITE_FAST,
+        "7.4.0",
+        "Set expiry for hash field using relative time to expire (seconds)",
+        ttl::hexpire,
+    ),
+    spec(
+        "hpexpire",
+        -6,
+        WRITE_FAST,
+        "7.4.0",
+        "Set expiry for hash field using relative time to expire (milliseconds)",
+        ttl::hpexpire,
+    ),
+    spec(
+        "hexpireat",
+        -6,
+        WRITE_FAST,
+        "7.4.0",
+        "Set expiry for hash field using an absolute Unix timestamp (seconds)",
+        ttl::hexpireat,
+    ),
+    spec(
+        "hpexpireat",
+        -6,
+        WRITE_FAST,
+        "7.4.0",
+        "Set expiry for hash field using an absolute Unix timestamp (milliseconds)",
+        ttl::hpexpireat,
+    ),
+    spec("httl", -5, READ_FAST, "7.4.0", "Returns the TTL in seconds of a hash field.", ttl::httl),
+    spec("hpttl", -5, READ_FAST, "7.4.0", "Returns the TTL in milliseconds of a hash field.", ttl::hpttl),
+    spec(
+        "hexpiretime",
+        -5,
+        READ_FAST,
+        "7.4.0",
+        "Returns the expiration time of a hash field as a Unix timestamp, in seconds.",
+        ttl::hexpiretime,
+    ),
+    spec(
+        "hpexpiretime",
+        -5,
+        READ_FAST,
+        "7.4.0",
+        "Returns the expiration time of a hash field as a Unix timestamp, in msec.",
+        ttl::hpexpiretime,
+    ),
+    spec("hpersist", -5, WRITE_FAST, "7.4.0", "Removes the expiration time for each specified field", ttl::hpersist),
 ];
 
 #[cfg(test)]
-#[path = "hash_tests.rs"]
 mod tests;
+#[cfg(test)]
+mod ttl_tests;
