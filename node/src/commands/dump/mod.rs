@@ -33,6 +33,8 @@ pub mod value;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_redis;
 
 use bytes::Bytes;
 use resp::Frame;
