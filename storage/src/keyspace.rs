@@ -63,6 +63,17 @@ pub trait Keyspace {
     /// `modified_index`/`modified_at_ms` are stamped from the entry.
     fn put(&mut self, db: DbIndex, key: &[u8], value: StoredValue) -> Result<(), StorageError>;
 
+    /// [`Keyspace::put`], except that the key counts as last modified at
+    /// `modified_at_ms` rather than at the entry's time: RESTORE's IDLETIME
+    /// sets the idle time OBJECT IDLETIME then reports.
+    fn put_modified_at(
+        &mut self,
+        db: DbIndex,
+        key: &[u8],
+        value: StoredValue,
+        modified_at_ms: u64,
+    ) -> Result<(), StorageError>;
+
     /// Deletes `key`. Returns whether a live (unexpired) key was deleted.
     fn delete(&mut self, db: DbIndex, key: &[u8]) -> Result<bool, StorageError>;
 
@@ -238,6 +249,10 @@ impl<'a> Keyspace for ReadView<'a> {
     }
 
     fn put(&mut self, _db: DbIndex, _key: &[u8], _value: StoredValue) -> Result<(), StorageError> {
+        Err(StorageError::ReadOnly)
+    }
+
+    fn put_modified_at(&mut self, _: DbIndex, _: &[u8], _: StoredValue, _: u64) -> Result<(), StorageError> {
         Err(StorageError::ReadOnly)
     }
 
@@ -542,7 +557,17 @@ impl Keyspace for ApplyTxn<'_> {
         self.raw_data(db, &keys::data_key(db, key))
     }
 
-    fn put(&mut self, db: DbIndex, key: &[u8], mut value: StoredValue) -> Result<(), StorageError> {
+    fn put(&mut self, db: DbIndex, key: &[u8], value: StoredValue) -> Result<(), StorageError> {
+        self.put_modified_at(db, key, value, self.now_ms)
+    }
+
+    fn put_modified_at(
+        &mut self,
+        db: DbIndex,
+        key: &[u8],
+        mut value: StoredValue,
+        modified_at_ms: u64,
+    ) -> Result<(), StorageError> {
         let data_key = keys::data_key(db, key);
         let previous = self.raw_data(db, &data_key)?;
         let expires = Cf::Expires.handle(self.db);
@@ -580,7 +605,7 @@ impl Keyspace for ApplyTxn<'_> {
             *count = if has_expiry { *count + 1 } else { count.saturating_sub(1) };
         }
         value.header.modified_index = self.index;
-        value.header.modified_at_ms = self.now_ms;
+        value.header.modified_at_ms = modified_at_ms;
         let encoded = value.encode();
         self.batch.put_cf(Cf::Data.handle(self.db), &data_key, &encoded);
         self.data.insert(data_key, Some(encoded));

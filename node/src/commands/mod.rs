@@ -8,7 +8,7 @@
 //! # Layout
 //! - this file: [`CommandSpec`], [`Flags`], [`Handler`], [`Ctx`], [`lookup`].
 //! - [`args`]: [`args::ArgCursor`] and the number parsers with Redis's error texts.
-//! - one module per family: `string`, `keys`, `expire`, `server_data`,
+//! - one module per family: `string`, `keys`, `dump`, `expire`, `server_data`,
 //!   `list`, `hash`, `set`, `zset`, `stream`, `bitmap`, `hyperloglog`,
 //!   `geo`; connection, cluster and transaction commands live in
 //!   `session_table` and are run by `crate::session`.
@@ -17,6 +17,7 @@
 pub mod args;
 pub mod bitmap;
 pub mod collection;
+pub mod dump;
 pub mod expire;
 pub mod geo;
 pub mod glob;
@@ -281,6 +282,7 @@ fn tables() -> Vec<&'static [CommandSpec]> {
         session_table::COMMANDS,
         string::COMMANDS,
         keys::COMMANDS,
+        dump::COMMANDS,
         expire::COMMANDS,
         server_data::COMMANDS,
         list::COMMANDS,

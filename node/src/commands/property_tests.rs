@@ -19,7 +19,7 @@ use super::testing::wire::{read_reply, send};
 use super::testing::TestKeyspace;
 
 /// A throwaway redis-server with no persistence.
-struct RealRedis {
+pub(crate) struct RealRedis {
     child: Child,
     stream: TcpStream,
     reader: BufReader<TcpStream>,
@@ -27,7 +27,7 @@ struct RealRedis {
 }
 
 impl RealRedis {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         for _attempt in 0..5 {
             let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
@@ -55,7 +55,7 @@ impl RealRedis {
         panic!("could not start redis-server");
     }
 
-    fn exec(&mut self, args: &[Bytes]) -> Vec<u8> {
+    pub(crate) fn exec(&mut self, args: &[Bytes]) -> Vec<u8> {
         send(&mut self.stream, args);
         let mut out = Vec::new();
         read_reply(&mut self.reader, &mut out);

@@ -24,7 +24,7 @@
 //! in Redis without modifying the key, and Redraft then leaves the key
 //! untouched (so a WATCH is not disturbed, as in Redis).
 
-mod store;
+pub(crate) mod store;
 
 use std::ops::ControlFlow;
 

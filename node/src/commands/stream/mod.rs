@@ -29,7 +29,7 @@ mod groups;
 pub mod id;
 mod info;
 pub mod nodes;
-mod store;
+pub(crate) mod store;
 
 use bytes::Bytes;
 use resp::Frame;

@@ -76,7 +76,7 @@ pub(crate) const LISTPACK_VALUE_MAX: usize = 64;
 
 /// A member and its score.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Scored {
+pub struct Scored {
     pub member: Bytes,
     pub score: f64,
 }

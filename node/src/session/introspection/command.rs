@@ -45,6 +45,7 @@ const EXTRA_CATEGORIES: &[(&str, &[&str])] = &[
     ("readonly", &["connection"]),
     ("readwrite", &["connection"]),
     ("info", &["dangerous"]),
+    ("restore", &["dangerous"]),
     ("keys", &["dangerous"]),
     ("dbsize", &["keyspace"]),
     ("flushdb", &["keyspace", "dangerous"]),

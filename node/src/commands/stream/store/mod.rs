@@ -515,6 +515,21 @@ impl Stream {
         self.node_at(ctx, Bound::Included(&low), Bound::Included(&high), true)
     }
 
+    /// Every node with its master ID, in ID order (DUMP writes them).
+    pub fn nodes(&self, ctx: &Ctx<'_>) -> Result<Vec<(StreamId, NodeMeta)>, CommandError> {
+        let mut raw = Vec::new();
+        let (low, high) = prefix_range(&[TAG_NODE]);
+        self.scan(ctx, Bound::Included(&low), upper(&high), false, &mut |name, value| {
+            raw.push((name[1..].to_vec(), value.to_vec()));
+            ControlFlow::Continue(())
+        })?;
+        raw.iter()
+            .map(|(id, value)| {
+                Ok((StreamId::from_bytes(id).ok_or_else(|| corrupt("node name"))?, NodeMeta::decode(value)?))
+            })
+            .collect()
+    }
+
     fn put_node(&self, ctx: &mut Ctx<'_>, master: StreamId, node: &NodeMeta) -> Result<(), CommandError> {
         self.put(ctx, &names::node(master), &node.encode())
     }
