@@ -98,6 +98,7 @@ fn start_writer(db: RocksDb, pending: Pending) -> Writer {
                         return;
                     }
                     let written = std::mem::take(batch);
+                    crate::failpoints::before_synced_write();
                     let result = db.write_opt(written, &sync).map_err(|e| std::io::Error::other(e.to_string()));
                     if let Err(e) = &result {
                         tracing::error!(error = %e, "writing the Raft log failed");
@@ -135,7 +136,12 @@ fn start_writer(db: RocksDb, pending: Pending) -> Writer {
                         }
                         Op::Batch { batch: other, sync: synced, done } => {
                             flush(&mut batch, &mut run);
-                            let opts = if synced { &sync } else { &unsynced };
+                            let opts = if synced {
+                                crate::failpoints::before_synced_write();
+                                &sync
+                            } else {
+                                &unsynced
+                            };
                             let result = db.write_opt(other, opts).map_err(|e| std::io::Error::other(e.to_string()));
                             done(result);
                         }
