@@ -18,6 +18,7 @@
 //! - `linearizability.rs`: a WGL linearizability checker for register histories, per key.
 //! - `register.rs`: a GET/SET register workload that records a history for that checker.
 //! - `set_counter.rs`: the checker of the INCR/SADD workload (acknowledged writes all present).
+//! - `jepsen/`: the `redraft-jepsen` runner: workloads, a seeded nemesis, plot and verdict.
 //!
 //! # Conventions
 //! Nodes are named by their Raft id, `1..=n`, everywhere (`kill(2)` kills node 2). Helpers whose
@@ -27,6 +28,7 @@
 pub mod client;
 pub mod differential;
 pub mod harness;
+pub mod jepsen;
 pub mod linearizability;
 pub mod process;
 pub mod proxy;
