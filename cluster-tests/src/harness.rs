@@ -91,6 +91,14 @@ impl TestCluster {
         TestCluster::launch(n, true, &[])
     }
 
+    /// Like [`TestCluster::start_proxied`], with extra `redraft server` flags on every node.
+    ///
+    /// # Panics
+    /// As [`TestCluster::start`].
+    pub fn start_proxied_with_flags(n: usize, flags: &[&str]) -> TestCluster {
+        TestCluster::launch(n, true, flags)
+    }
+
     fn launch(n: usize, proxied: bool, flags: &[&str]) -> TestCluster {
         assert!(n >= 1, "a cluster needs at least one node");
         assert!(!proxied || n >= 2, "a proxied cluster needs links, so at least two nodes");

@@ -26,6 +26,7 @@
 //!   routes its messages with faults and checks the lin-kv history (`redraft-maelstrom-driver`).
 //! - `sim/`: deterministic simulation: the nodes' real Raft and state machine in this process on
 //!   a simulated network and clock, seeded.
+//! - `jepsen/`: the `redraft-jepsen` runner: workloads, a seeded nemesis, plot and verdict.
 //!
 //! # Conventions
 //! Nodes are named by their Raft id, `1..=n`, everywhere (`kill(2)` kills node 2). Helpers whose
@@ -35,6 +36,7 @@
 pub mod client;
 pub mod differential;
 pub mod harness;
+pub mod jepsen;
 pub mod linearizability;
 pub mod list_append;
 pub mod maelstrom;

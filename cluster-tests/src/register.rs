@@ -1,9 +1,14 @@
-//! A register workload: client threads doing random GET and SET on a few keys through random
-//! nodes, recording every operation with its invocation and completion time and the outcome the
-//! client can know, for [`crate::linearizability`] to check.
+//! A register workload: client threads doing random GET, SET and compare-and-set on a few keys
+//! through random nodes, recording every operation with its invocation and completion time and
+//! the outcome the client can know, for [`crate::linearizability`] to check.
 //!
 //! Each SET writes a value no other write uses (`<thread>-<seq>`), so a read names the write it
-//! saw. A MOVED reply is followed once, to the leader it names; a second MOVED, CLUSTERDOWN and
+//! saw. A compare-and-set starts from the value the client last saw on the key: `SET k new IFEQ
+//! old` when it saw `old`, `SET k new NX` when it saw the key absent (+OK: swapped, nil: not).
+//! The old value may be stale by then, which is the point: a CAS that swaps on a stale value is
+//! exactly the lost update a linearizable store must refuse.
+//!
+//! A MOVED reply is followed once, to the leader it names; a second MOVED, CLUSTERDOWN and
 //! TRYAGAIN mean the command did not run (outcome `Fail`). UNCERTAIN, a timeout, a lost
 //! connection or an unexpected reply leave the outcome `Unknown`, and the connection is dropped
 //! because it may be out of step with its replies.
@@ -44,6 +49,13 @@ pub struct RegisterConfig {
     /// Random pause between two operations of one thread, in milliseconds (`min..max`). Pacing
     /// stretches a bounded history over the whole run, so faults land in the middle of it.
     pub think_ms: (u64, u64),
+    /// Share of operations that are compare-and-sets, in percent; the rest are half reads, half
+    /// writes.
+    pub cas_percent: u64,
+    /// Move every thread to fresh keys this often (`None`: never). Long runs bound each key's
+    /// history this way, as Jepsen's independent keys do: the checker's search is exponential in
+    /// the concurrency of one key's history, and CAS keeps it from pruning unknown writes.
+    pub key_lifetime: Option<Duration>,
     /// Seed of all randomness.
     pub seed: u64,
 }
@@ -61,6 +73,8 @@ impl RegisterConfig {
             duration_max: Duration::from_secs(60),
             ops_per_thread_max: 400,
             think_ms: (10, 40),
+            cas_percent: 20,
+            key_lifetime: None,
             seed: seed_from_env(),
         }
     }
@@ -116,7 +130,7 @@ impl XorShift {
 /// Counters a test can watch while the workload runs.
 #[derive(Debug, Default)]
 pub struct Progress {
-    /// SETs acknowledged with +OK.
+    /// SETs acknowledged with +OK, compare-and-sets that swapped included.
     pub ok_writes: AtomicUsize,
     /// GETs answered with a value.
     pub ok_reads: AtomicUsize,
@@ -141,13 +155,25 @@ impl RegisterHistory {
         )
     }
 
-    /// Acknowledged writes.
+    /// Acknowledged writes, compare-and-sets that swapped included.
     pub fn ok_writes(&self) -> usize {
-        self.operations
-            .iter()
-            .filter(|op| matches!(op.input, Input::Write(_)) && matches!(op.outcome, Outcome::Ok(_)))
-            .count()
+        self.operations.iter().filter(|op| is_ok_write(&op.input, &op.outcome)).count()
     }
+
+    /// Compare-and-sets that completed, and how many of them swapped.
+    pub fn ok_cas(&self) -> (usize, usize) {
+        let completed = |op: &&Operation| matches!(op.outcome, Outcome::Ok(Output::Cas(_)));
+        let swapped = |op: &&Operation| op.outcome == Outcome::Ok(Output::Cas(true));
+        (self.operations.iter().filter(completed).count(), self.operations.iter().filter(swapped).count())
+    }
+}
+
+/// Whether an operation is an acknowledged change of the register.
+fn is_ok_write(input: &Input, outcome: &Outcome) -> bool {
+    matches!(
+        (input, outcome),
+        (Input::Write(_), Outcome::Ok(Output::Write)) | (Input::Cas { .. }, Outcome::Ok(Output::Cas(true)))
+    )
 }
 
 /// Runs the workload against the nodes at `addrs` until `stop` is set, the configured time
@@ -156,8 +182,22 @@ impl RegisterHistory {
 /// # Panics
 /// When `addrs` is empty or a client thread panics.
 pub fn run(config: &RegisterConfig, addrs: &[String], stop: &AtomicBool, progress: &Progress) -> RegisterHistory {
+    run_on_clock(config, addrs, stop, progress, Instant::now())
+}
+
+/// Like [`run`], with operation times measured from `clock` instead of the call: a runner that
+/// also records faults or other workloads on `clock` can lay them all on one time line.
+///
+/// # Panics
+/// As [`run`].
+pub fn run_on_clock(
+    config: &RegisterConfig,
+    addrs: &[String],
+    stop: &AtomicBool,
+    progress: &Progress,
+    clock: Instant,
+) -> RegisterHistory {
     assert!(!addrs.is_empty(), "the register workload needs at least one node address");
-    let clock = Instant::now();
     let histories: Vec<RegisterHistory> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..config.threads)
             .map(|thread| {
@@ -168,6 +208,7 @@ pub fn run(config: &RegisterConfig, addrs: &[String], stop: &AtomicBool, progres
                     clock,
                     rng: XorShift::new(config.seed.wrapping_add(thread as u64)),
                     conns: HashMap::new(),
+                    last_seen: HashMap::new(),
                 };
                 s.spawn(move || client.run(stop, progress))
             })
@@ -192,6 +233,9 @@ struct Client<'a> {
     rng: XorShift,
     /// Open connections by address; dropped after any failure.
     conns: HashMap<String, RespClient>,
+    /// The value this client last read or wrote on each key (`None`: absent), which its
+    /// compare-and-sets expect.
+    last_seen: HashMap<String, Option<String>>,
 }
 
 /// The result of sending one command to one address.
@@ -204,23 +248,23 @@ enum Sent {
 impl Client<'_> {
     fn run(mut self, stop: &AtomicBool, progress: &Progress) -> RegisterHistory {
         let mut history = RegisterHistory::default();
-        let deadline = self.clock + self.config.duration_max;
+        let deadline = Instant::now() + self.config.duration_max;
         for seq in 0..self.config.ops_per_thread_max {
             if stop.load(Ordering::Relaxed) || Instant::now() >= deadline {
                 break;
             }
-            let key = format!("{}{}", self.config.key_prefix, self.rng.below(self.config.keys as u64));
-            let input =
-                if self.rng.below(2) == 0 { Input::Read } else { Input::Write(format!("{}-{seq}", self.thread)) };
+            let key = self.pick_key();
+            let input = self.pick_input(&key, format!("{}-{seq}", self.thread));
             let addr = self.addrs[self.rng.below(self.addrs.len() as u64) as usize].clone();
             let invoke_ns = self.now_ns();
             let (outcome, note) = self.perform(&addr, &key, &input);
             let complete_ns = self.now_ns();
-            match (&input, &outcome) {
-                (Input::Write(_), Outcome::Ok(_)) => progress.ok_writes.fetch_add(1, Ordering::Relaxed),
-                (Input::Read, Outcome::Ok(_)) => progress.ok_reads.fetch_add(1, Ordering::Relaxed),
-                _ => 0,
-            };
+            self.remember(&key, &input, &outcome);
+            if is_ok_write(&input, &outcome) {
+                progress.ok_writes.fetch_add(1, Ordering::Relaxed);
+            } else if matches!(outcome, Outcome::Ok(Output::Read(_))) {
+                progress.ok_reads.fetch_add(1, Ordering::Relaxed);
+            }
             if let Some(note) = note {
                 history.unexpected.push(note);
             }
@@ -237,13 +281,53 @@ impl Client<'_> {
         self.clock.elapsed().as_nanos() as u64
     }
 
+    /// One of the live keys: `keys` of them, renumbered every `key_lifetime` on the shared clock
+    /// so all threads move to the same fresh keys at about the same time.
+    fn pick_key(&mut self) -> String {
+        let keys = self.config.keys as u64;
+        let generation = match self.config.key_lifetime {
+            Some(lifetime) if !lifetime.is_zero() => (self.clock.elapsed().as_nanos() / lifetime.as_nanos()) as u64,
+            _ => 0,
+        };
+        format!("{}{}", self.config.key_prefix, generation * keys + self.rng.below(keys))
+    }
+
+    /// A read, a write of `fresh`, or a compare-and-set from the last value seen on `key` to
+    /// `fresh` (a read instead while nothing was seen on it yet).
+    fn pick_input(&mut self, key: &str, fresh: String) -> Input {
+        if self.rng.below(100) < self.config.cas_percent {
+            return match self.last_seen.get(key) {
+                Some(expected) => Input::Cas { expected: expected.clone(), new: fresh },
+                None => Input::Read,
+            };
+        }
+        if self.rng.below(2) == 0 {
+            Input::Read
+        } else {
+            Input::Write(fresh)
+        }
+    }
+
+    /// Updates what this client knows of `key` after an operation.
+    fn remember(&mut self, key: &str, input: &Input, outcome: &Outcome) {
+        let seen = match (input, outcome) {
+            (_, Outcome::Ok(Output::Read(value))) => value.clone(),
+            (Input::Write(value), Outcome::Ok(Output::Write)) => Some(value.clone()),
+            (Input::Cas { new, .. }, Outcome::Ok(Output::Cas(true))) => Some(new.clone()),
+            // A failed CAS says only that the value differs; an unknown outcome says nothing.
+            _ => return,
+        };
+        self.last_seen.insert(key.to_string(), seen);
+    }
+
     /// Runs one operation, following one MOVED; returns its outcome and, for an unexpected
     /// reply, a note for the log.
     fn perform(&mut self, addr: &str, key: &str, input: &Input) -> (Outcome, Option<String>) {
         let args: Vec<&str> = match input {
             Input::Read => vec!["GET", key],
             Input::Write(value) => vec!["SET", key, value],
-            Input::Cas { .. } => unreachable!("the workload issues no CAS: Redis has no such command"),
+            Input::Cas { expected: Some(old), new } => vec!["SET", key, new, "IFEQ", old],
+            Input::Cas { expected: None, new } => vec!["SET", key, new, "NX"],
         };
         let mut sent = self.send(addr, &args);
         if let Sent::Reply(Reply::Moved(leader)) = &sent {
@@ -260,6 +344,8 @@ impl Client<'_> {
             }
             (Input::Read, Reply::Value(Frame::Null)) => (Outcome::Ok(Output::Read(None)), None),
             (Input::Write(_), Reply::Value(frame)) if frame == Frame::ok() => (Outcome::Ok(Output::Write), None),
+            (Input::Cas { .. }, Reply::Value(frame)) if frame == Frame::ok() => (Outcome::Ok(Output::Cas(true)), None),
+            (Input::Cas { .. }, Reply::Value(Frame::Null)) => (Outcome::Ok(Output::Cas(false)), None),
             // A second MOVED (leadership moved again) is not followed: the command did not run.
             (_, Reply::Moved(_) | Reply::Retry(_)) => (Outcome::Fail, None),
             (_, Reply::Uncertain(_) | Reply::Timeout | Reply::Io(_)) => (Outcome::Unknown, None),
@@ -304,6 +390,36 @@ mod tests {
         let xs: Vec<u64> = (0..8).map(|_| a.next_u64()).collect();
         assert_eq!(xs, (0..8).map(|_| b.next_u64()).collect::<Vec<_>>());
         assert_ne!(xs, (0..8).map(|_| c.next_u64()).collect::<Vec<_>>());
+    }
+
+    /// Goal: a compare-and-set expects what the client last saw: IFEQ the value, NX for an absent
+    /// key, and no CAS at all (a read) before the client saw anything.
+    #[test]
+    fn compare_and_sets_start_from_the_last_value_seen() {
+        let config = RegisterConfig { cas_percent: 100, ..RegisterConfig::new("k") };
+        let addrs = vec!["127.0.0.1:1".to_string()];
+        let mut client = Client {
+            thread: 0,
+            config: &config,
+            addrs: &addrs,
+            clock: Instant::now(),
+            rng: XorShift::new(1),
+            conns: HashMap::new(),
+            last_seen: HashMap::new(),
+        };
+        assert_eq!(client.pick_input("k0", "0-1".into()), Input::Read);
+        client.remember("k0", &Input::Read, &Outcome::Ok(Output::Read(None)));
+        assert_eq!(client.pick_input("k0", "0-2".into()), Input::Cas { expected: None, new: "0-2".into() });
+        let cas = Input::Cas { expected: None, new: "0-2".into() };
+        client.remember("k0", &cas, &Outcome::Ok(Output::Cas(true)));
+        let next = Input::Cas { expected: Some("0-2".into()), new: "0-3".into() };
+        assert_eq!(client.pick_input("k0", "0-3".into()), next);
+        client.remember("k0", &next, &Outcome::Ok(Output::Cas(false)));
+        client.remember("k0", &Input::Write("0-4".into()), &Outcome::Unknown);
+        assert_eq!(
+            client.pick_input("k0", "0-5".into()),
+            Input::Cas { expected: Some("0-2".into()), new: "0-5".into() }
+        );
     }
 
     #[test]

@@ -211,3 +211,77 @@ fn expiry_counts_down_and_removes_the_key_on_every_node() {
         });
     }
 }
+
+/// Goal: CLUSTER FAILOVER is the leader-change fault hook: on a replica it starts an election
+/// that ends the current term, on the leader it is refused with Redis's error.
+/// Method: the leader and a bad option are refused; FAILOVER on a replica answers +OK; wait for
+/// an agreed leader in a later term; a write then still succeeds.
+#[test]
+fn cluster_failover_on_a_replica_ends_the_term_and_the_leader_refuses_it() {
+    let cluster = TestCluster::start(3);
+    let leader = cluster.leader();
+    let term = cluster.info_u64(leader, "raft_term");
+    let refused = cluster.cmd(leader, &["CLUSTER", "FAILOVER"]);
+    assert_eq!(error_text(&refused).as_deref(), Some("ERR You should send CLUSTER FAILOVER to a replica"));
+    let replica = followers(&cluster, leader)[0];
+    let bad = cluster.cmd(replica, &["CLUSTER", "FAILOVER", "SOON"]);
+    assert_eq!(error_text(&bad).as_deref(), Some("ERR syntax error"));
+    eprintln!("--- CLUSTER FAILOVER on replica {replica} (leader {leader}, term {term})");
+    assert_eq!(cluster.cmd(replica, &["CLUSTER", "FAILOVER"]), Frame::ok());
+    let later = eventually(APPLY_DEADLINE, "an agreed leader in a later term", || {
+        let now = cluster.wait_for_leader(None);
+        cluster.try_info_raft(now).and_then(|i| info_number(&i, "raft_term")).filter(|&t| t > term).map(|t| (now, t))
+    });
+    eprintln!("--- node {} leads in term {}", later.0, later.1);
+    cluster.must_set(replica, "after-failover", "1");
+}
+
+/// Goal: DEBUG is refused by default with Redis 7's exact error, like `enable-debug-command no`.
+/// Method: a default node refuses DEBUG HELP and DEBUG FSYNC-DELAY, and CONFIG GET shows "no".
+#[test]
+fn debug_is_refused_unless_the_server_enables_it() {
+    let cluster = TestCluster::start(1);
+    let expected = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can \
+                    run it from a local connection, otherwise you need to set this option in the configuration \
+                    file, and then restart the server.";
+    for args in [&["DEBUG", "HELP"][..], &["DEBUG", "FSYNC-DELAY", "100"]] {
+        assert_eq!(error_text(&cluster.cmd(1, args)).as_deref(), Some(expected), "{args:?}");
+    }
+    let config = cluster.cmd(1, &["CONFIG", "GET", "enable-debug-command"]);
+    assert_eq!(config, Frame::Array(vec![Frame::bulk("enable-debug-command"), Frame::bulk("no")]));
+}
+
+/// Goal: DEBUG FSYNC-DELAY is the slow-disk fault hook: with it on every node, a write cannot
+/// commit before the delay has passed on a quorum; 0 turns it off; bad input gets errors.
+/// Method: `--enable-debug-command yes`; check HELP and the errors; set a 400 ms delay on all
+/// nodes and time one SET (a lower bound only, which no load can break); reset to 0.
+#[test]
+fn debug_fsync_delay_slows_synced_writes_until_turned_off() {
+    let cluster = TestCluster::start_with_flags(3, &["--enable-debug-command", "yes"]);
+    let leader = cluster.leader();
+    let Frame::Array(help) = cluster.cmd(leader, &["DEBUG", "HELP"]) else { panic!("DEBUG HELP is not an array") };
+    assert!(help.len() > 2);
+    let unknown = cluster.cmd(leader, &["DEBUG", "NOSUCH"]);
+    assert_eq!(
+        error_text(&unknown).as_deref(),
+        Some("ERR unknown subcommand or wrong number of arguments for 'NOSUCH'. Try DEBUG HELP.")
+    );
+    let not_number = cluster.cmd(leader, &["DEBUG", "FSYNC-DELAY", "soon"]);
+    assert_eq!(error_text(&not_number).as_deref(), Some("ERR value is not an integer or out of range"));
+    let too_long = cluster.cmd(leader, &["DEBUG", "FSYNC-DELAY", "60001"]);
+    assert!(error_text(&too_long).is_some_and(|e| e.contains("between 0 and 60000")), "{too_long:?}");
+
+    const DELAY: Duration = Duration::from_millis(400);
+    for id in cluster.ids() {
+        assert_eq!(cluster.cmd(id, &["DEBUG", "FSYNC-DELAY", &DELAY.as_millis().to_string()]), Frame::ok());
+    }
+    let started = Instant::now();
+    assert_eq!(cluster.cmd(leader, &["SET", "slow-disk", "1"]), Frame::ok());
+    let took = started.elapsed();
+    eprintln!("--- SET with a {DELAY:?} fsync delay on every node took {took:?}");
+    assert!(took >= DELAY, "a SET committed in {took:?}, before any synced write could finish");
+    for id in cluster.ids() {
+        assert_eq!(cluster.cmd(id, &["DEBUG", "FSYNC-DELAY", "0"]), Frame::ok());
+    }
+    cluster.must_set(leader, "fast-disk", "1");
+}

@@ -31,6 +31,8 @@ pub const SHARD_ID: &str = "5265647261667420736861726400000000000001";
 const HELP: &[&str] = &[
     "COUNTKEYSINSLOT <slot>",
     "    Return the number of keys in <slot>.",
+    "FAILOVER [FORCE|TAKEOVER]",
+    "    Promote current replica node to being a master.",
     "GETKEYSINSLOT <slot> <count>",
     "    Return key names stored by current node in a slot.",
     "INFO",
@@ -306,9 +308,38 @@ pub async fn run(conn: &mut Conn, args: &[Bytes]) -> Result<Frame, CommandError>
             let keys = conn.node.view()?.keys_in_slot(conn.db, slot, count)?;
             Ok(Frame::Array(keys.into_iter().map(Frame::Bulk).collect()))
         }
+        "failover" => failover(conn, args).await,
         "help" => Ok(help_reply(&args[0], HELP)),
         _ => Err(unknown_subcommand(&args[0], &args[1])),
     }
+}
+
+/// `CLUSTER FAILOVER [FORCE|TAKEOVER]` on a replica: it stands for election at once, with a
+/// higher term, instead of waiting for the leader to fail.
+///
+/// Redis's errors for the leader and for a replica without a known leader (unless FORCE or
+/// TAKEOVER) are kept. Unlike Redis, the replica does not wait for the master to hand over its
+/// offset: Raft makes that unnecessary (a candidate whose log is behind is refused, and
+/// the voters' leader lease refuses any candidate while the current leader is healthy, so the
+/// new term only unseats the leader once its lease runs out; another node may win the election).
+/// The reply is sent when the election has started, not when it is won.
+async fn failover(conn: &mut Conn, args: &[Bytes]) -> Result<Frame, CommandError> {
+    let force = match args.get(2) {
+        _ if args.len() > 3 => return Err(crate::session::debug::subcommand_syntax_error(&args[1], "CLUSTER")),
+        None => false,
+        Some(option) if option.eq_ignore_ascii_case(b"force") || option.eq_ignore_ascii_case(b"takeover") => true,
+        Some(_) => return Err(CommandError::Syntax),
+    };
+    let view = View::of(&conn.node);
+    if view.leader == Some(conn.node.id) {
+        return Err(CommandError::err("You should send CLUSTER FAILOVER to a replica"));
+    }
+    if view.leader.is_none() && !force {
+        return Err(CommandError::err("Master is down or failed, please use CLUSTER FAILOVER FORCE"));
+    }
+    tracing::info!(force, "CLUSTER FAILOVER: standing for election");
+    conn.node.raft.trigger().elect().await.map_err(|e| CommandError::err(format!("failover failed: {e}")))?;
+    Ok(Frame::ok())
 }
 
 #[cfg(test)]

@@ -30,6 +30,29 @@ pub enum FollowerMode {
     Proxy,
 }
 
+/// Who may run a protected command such as DEBUG, as Redis's `enable-debug-command`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ProtectedCommands {
+    /// Nobody: the command is refused.
+    #[default]
+    No,
+    /// Every client.
+    Yes,
+    /// Clients connected over loopback only.
+    Local,
+}
+
+impl ProtectedCommands {
+    /// The value as CONFIG GET shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ProtectedCommands::No => "no",
+            ProtectedCommands::Yes => "yes",
+            ProtectedCommands::Local => "local",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct ServerArgs {
     /// This node's id in the Raft group (must appear in --peers).
@@ -74,6 +97,10 @@ pub struct ServerArgs {
     /// Port for Prometheus /metrics (0 disables it).
     #[arg(long, default_value_t = 0)]
     pub metrics_port: u16,
+    /// Who may run DEBUG (fault injection such as DEBUG FSYNC-DELAY): no one, every client, or
+    /// loopback clients only; as Redis's `enable-debug-command`.
+    #[arg(long, value_enum, default_value_t = ProtectedCommands::No, env = "REDRAFT_ENABLE_DEBUG_COMMAND")]
+    pub enable_debug_command: ProtectedCommands,
 }
 
 /// `--peers`: node id to Raft address.
@@ -179,6 +206,23 @@ mod tests {
         assert_eq!(ordinal_node_id("redraft-0"), Some(1));
         assert_eq!(ordinal_node_id("redraft-2.redraft.default.svc"), Some(3));
         assert_eq!(ordinal_node_id("redraft"), None);
+    }
+
+    #[test]
+    fn debug_is_refused_unless_enabled() {
+        let parse = |extra: &[&str]| {
+            let mut argv = vec!["redraft", "server", "--node-id", "1"];
+            argv.extend_from_slice(extra);
+            match Cli::try_parse_from(argv).map(|cli| cli.command) {
+                Ok(Command::Server(args)) => Ok(args.enable_debug_command),
+                Ok(other) => panic!("parsed as {other:?}"),
+                Err(e) => Err(e.kind()),
+            }
+        };
+        assert_eq!(parse(&[]), Ok(ProtectedCommands::No));
+        assert_eq!(parse(&["--enable-debug-command", "local"]), Ok(ProtectedCommands::Local));
+        assert_eq!(parse(&["--enable-debug-command", "yes"]), Ok(ProtectedCommands::Yes));
+        assert!(parse(&["--enable-debug-command", "maybe"]).is_err());
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! - [`field_expiry`]: hash field TTLs (companion elements, reclaiming).
 //! - [`request`]: the Raft log payload ([`Request`]) and its reply ([`Response`]).
 //! - [`log_store`]: openraft's `RaftLogStorage` on RocksDB, with group commit.
+//! - [`failpoints`]: faults injected at runtime (a slow disk) for fault tests.
 //! - [`state_machine`]: openraft's `RaftStateMachine` on RocksDB.
 //! - [`snapshot`]: building and installing snapshots of the keyspace.
 
@@ -22,6 +23,7 @@ pub mod collection;
 pub mod db;
 pub mod error;
 pub mod field_expiry;
+pub mod failpoints;
 pub mod keys;
 pub mod keyspace;
 pub mod log_store;

@@ -111,6 +111,7 @@ fn write_group(db: &RocksDb, pending: &Pending, group: Vec<Op>) {
             return;
         }
         let written = std::mem::take(batch);
+        crate::failpoints::before_synced_write();
         let result = db.write_opt(written, &sync).map_err(|e| std::io::Error::other(e.to_string()));
         if let Err(e) = &result {
             tracing::error!(error = %e, "writing the Raft log failed");
@@ -148,7 +149,12 @@ fn write_group(db: &RocksDb, pending: &Pending, group: Vec<Op>) {
             }
             Op::Batch { batch: other, sync: synced, done } => {
                 flush(&mut batch, &mut run);
-                let opts = if synced { &sync } else { &unsynced };
+                let opts = if synced {
+                    crate::failpoints::before_synced_write();
+                    &sync
+                } else {
+                    &unsynced
+                };
                 let result = db.write_opt(other, opts).map_err(|e| std::io::Error::other(e.to_string()));
                 done(result);
             }

@@ -78,6 +78,14 @@ pub static CLUSTER_SUBCOMMANDS: &[CommandSpec] = &[
         "Lists the replica nodes of a master node.",
     ),
     local("keyslot", 3, Flags::STALE, Group::Cluster, "3.0.0", "Returns the hash slot for a key."),
+    local(
+        "failover",
+        -2,
+        Flags::ADMIN.union(Flags::STALE),
+        Group::Cluster,
+        "3.0.0",
+        "Forces a replica to perform a manual failover of its master.",
+    ),
     local("countkeysinslot", 3, Flags::STALE, Group::Cluster, "3.0.0", "Returns the number of keys in a hash slot."),
     local("getkeysinslot", 4, Flags::STALE, Group::Cluster, "3.0.0", "Returns the key names in a hash slot."),
     local(
@@ -254,6 +262,14 @@ pub static COMMANDS: &[CommandSpec] = &[
     with_subcommands(
         local("config", -2, Flags::empty(), Group::Server, "2.0.0", "A container for server configuration commands."),
         CONFIG_SUBCOMMANDS,
+    ),
+    local(
+        "debug",
+        -2,
+        Flags::ADMIN.union(Flags::NOSCRIPT).union(Flags::LOADING).union(Flags::STALE),
+        Group::Server,
+        "1.0.0",
+        "A container for debugging commands.",
     ),
     local(
         "role",

@@ -181,6 +181,7 @@ fn every_subcommand_in_the_tables_has_a_handler_branch() {
                 "keyslot",
                 "countkeysinslot",
                 "getkeysinslot",
+                "failover",
                 "help",
             ],
         ),

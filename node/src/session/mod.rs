@@ -6,9 +6,11 @@
 //!   MULTI EXEC DISCARD WATCH UNWATCH ROLE LASTSAVE, and the routing of the rest.
 //! - [`client`]: CLIENT subcommands.
 //! - [`introspection`]: COMMAND and CONFIG.
+//! - [`debug`]: DEBUG, the fault hooks of fault tests.
 //! - [`proxy`]: forwarding to the leader in `--follower-mode proxy`.
 
 pub mod client;
+pub mod debug;
 pub mod introspection;
 pub mod proxy;
 
@@ -81,6 +83,7 @@ pub fn run<'a>(
             "cluster" => reply(crate::cluster::run(conn, &args).await),
             "command" => reply(introspection::command(conn, &args)),
             "config" => reply(introspection::config(conn, &args)),
+            "debug" => reply(debug::run(conn, &args)),
             "role" => Reply::Frame(role(conn)),
             "lastsave" => Reply::Frame(Frame::Integer(
                 (crate::node::wall_clock_ms() / 1000) as i64 - conn.node.started_at.elapsed().as_secs() as i64,

@@ -62,6 +62,7 @@ pub static PARAMS: &[Param] = &[
     // The cluster bus is the Raft port.
     fixed("cluster-port", |n| n.args.raft_port.to_string()),
     fixed("daemonize", |_| "no".into()),
+    fixed("enable-debug-command", |n| n.args.enable_debug_command.name().into()),
     fixed("databases", |n| n.args.databases.to_string()),
     fixed("dir", |n| std::path::absolute(&n.args.dir).unwrap_or_else(|_| n.args.dir.clone()).display().to_string()),
     fixed("hz", |_| "10".into()),
