@@ -84,3 +84,13 @@ fn set_counter_loses_nothing_under_partitions_and_pauses() {
 fn set_counter_loses_nothing_under_leader_changes_and_slow_disks() {
     run_pair(Workload::SetCounter, "leader-change,slow-disk");
 }
+
+#[test]
+fn list_append_stays_strictly_serializable_under_kills_and_partitions() {
+    run_pair(Workload::ListAppend, "kills,partitions");
+}
+
+#[test]
+fn list_append_stays_strictly_serializable_under_pauses_leader_changes_and_slow_disks() {
+    run_pair(Workload::ListAppend, "pauses,leader-change,slow-disk");
+}

@@ -22,8 +22,8 @@
 pub mod collection;
 pub mod db;
 pub mod error;
-pub mod field_expiry;
 pub mod failpoints;
+pub mod field_expiry;
 pub mod keys;
 pub mod keyspace;
 pub mod log_store;

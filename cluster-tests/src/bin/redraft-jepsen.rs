@@ -17,9 +17,9 @@ use cluster_tests::register::seed_from_env;
 #[derive(Debug, Parser)]
 #[command(name = "redraft-jepsen", version)]
 struct Cli {
-    /// The workload: register (GET/SET/CAS, linearizability) or set-counter (INCR/SADD, no lost
-    /// or phantom writes).
-    #[arg(long, default_value = "register", value_parser = ["register", "set-counter"])]
+    /// The workload: register (GET/SET/CAS, linearizability), set-counter (INCR/SADD, no lost
+    /// or phantom writes) or list-append (MULTI/EXEC of RPUSH/LRANGE, strict serializability).
+    #[arg(long, default_value = "register", value_parser = ["register", "set-counter", "list-append"])]
     workload: String,
     /// Faults: none, all, a group (kills, pauses, partitions, slow-disk) or a comma list of
     /// kill-one, kill-minority, kill-all, pause-one, pause-leader, partition-halves,
