@@ -194,9 +194,7 @@ pub fn run(config: &RunConfig) -> io::Result<RunReport> {
         let applied = guarded("applying faults", || nemesis.run(&schedule, &stop));
         if applied.is_ok() {
             // The clients run to the time limit; the schedule ends with a healthy stretch.
-            while clock.elapsed() < config.time_limit {
-                std::thread::sleep(Duration::from_millis(100));
-            }
+            std::thread::sleep(config.time_limit.saturating_sub(clock.elapsed()));
         }
         stop.store(true, Ordering::Relaxed);
         let driven = clients.join().map_err(|p| format!("the workload's clients: {}", panic_text(p.as_ref())));
